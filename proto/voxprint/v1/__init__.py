@@ -1,0 +1,1 @@
+"""Generated gRPC stubs for ``voxprint.v1`` (built from ``voxprint.proto`` by ``setup.py``)."""

