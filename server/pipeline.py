@@ -1,0 +1,124 @@
+"""The voxprint pipeline: one job from its recording to a printer raster, top to bottom.
+
+    recording ─▶ TRANSCRIBING ─▶ TRANSCRIBED ─▶ GENERATING_IMAGE ─▶ RASTERIZING ─▶ COMPLETED
+                      │                               │                   │
+                      └─▶ FAILED               COMPLETED with error ◀─────┘
+
+Every arrow is a committed database write followed by an event to Watch subscribers. A job
+resumes from its last finished stage: a stored transcript is never recomputed, a stored picture
+never regenerated. A failed transcription fails the job; a failed picture (or raster) keeps the
+transcript and completes the job with the error recorded, as the original design had it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import rasterizer
+from server.illustrators import IllustrationError, Illustrator
+from server.images import BadImage, Picture, as_png
+from server.media import MediaStore
+from server.store import Job, JobStore, Stage, State
+from server.transcribers import TranscriptionError, Transcriber
+
+log = logging.getLogger(__name__)
+
+
+class StageFailed(Exception):
+    """A stage could not produce its result; ``str(error)`` is the job's error message."""
+
+
+@dataclass
+class Pipeline:
+    store: JobStore
+    media: MediaStore
+    transcriber: Transcriber
+    illustrator: Illustrator
+    # Called with every committed version of a job (the server forwards it to Watch streams).
+    on_change: Callable[[Job], None]
+
+    def run(self, job: Job) -> Job:
+        """Carry a claimed job from wherever it stopped to COMPLETED or FAILED."""
+        if job.transcript is None:
+            job = self._advance(job, State.TRANSCRIBING, transcriber=self.transcriber.name)
+            try:
+                transcript, seconds = self._timed(Stage.TRANSCRIBE, job, self._transcribe)
+            except StageFailed as failure:
+                return self._fail(job, State.FAILED, Stage.TRANSCRIBE, failure)
+            job = self._advance(job, State.TRANSCRIBED, transcript=transcript,
+                                timings=_with_timing(job, Stage.TRANSCRIBE, seconds))
+
+        if job.image_path is None:
+            job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
+            try:
+                picture, seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
+            except StageFailed as failure:
+                return self._fail(job, State.COMPLETED, Stage.ILLUSTRATE, failure)
+            job = self._advance(job, State.RASTERIZING, image_path=self.media.save_image(job.id, picture.png),
+                                image_width=picture.width, image_height=picture.height,
+                                image_size=len(picture.png),
+                                timings=_with_timing(job, Stage.ILLUSTRATE, seconds))
+        elif job.state_enum != State.RASTERIZING:
+            job = self._advance(job, State.RASTERIZING)
+
+        try:
+            raster, seconds = self._timed(Stage.RASTERIZE, job, self._rasterize)
+        except StageFailed as failure:
+            return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
+        return self._advance(job, State.COMPLETED, raster=raster.data, raster_width=raster.width,
+                             raster_height=raster.height, raster_bytes_per_row=raster.bytes_per_row,
+                             timings=_with_timing(job, Stage.RASTERIZE, seconds))
+
+    def _transcribe(self, job: Job) -> str:
+        try:
+            transcript = self.transcriber.transcribe(self.media.path(job.audio_path)).strip()
+        except TranscriptionError as error:
+            raise StageFailed(f"speech-to-text failed: {error}") from error
+        if not transcript:
+            raise StageFailed("speech-to-text failed: no speech found in the recording")
+        return transcript
+
+    def _illustrate(self, job: Job) -> Picture:
+        try:
+            return as_png(self.illustrator.illustrate(job.transcript))
+        except (IllustrationError, BadImage) as error:
+            raise StageFailed(f"image generation failed: {error}") from error
+
+    def _rasterize(self, job: Job) -> rasterizer.Raster:
+        try:
+            return rasterizer.rasterize(self.media.read(job.image_path), width=job.width, dither=job.dither)
+        except ValueError as error:
+            raise StageFailed(f"rasterizing failed: {error}") from error
+
+    def _timed(self, stage: Stage, job: Job, work: Callable[[Job], Any]) -> tuple[Any, float]:
+        started = time.perf_counter()
+        try:
+            result = work(job)
+        except StageFailed:
+            log.info("job %s %s failed after %.2f s", job.id, stage.value, time.perf_counter() - started)
+            raise
+        except Exception as error:
+            # A bug or an environment problem (disk full, ...): keep the traceback in the log, give
+            # the user a message that names the stage without internals.
+            log.exception("job %s %s crashed", job.id, stage.value)
+            raise StageFailed(f"internal error during {stage.value} ({type(error).__name__})") from error
+        seconds = time.perf_counter() - started
+        log.info("job %s %s done in %.2f s", job.id, stage.value, seconds)
+        return result, seconds
+
+    def _advance(self, job: Job, state: State, **changes: Any) -> Job:
+        job = self.store.update(job, state=state.value, **changes)
+        self.on_change(job)
+        return job
+
+    def _fail(self, job: Job, state: State, stage: Stage, failure: StageFailed) -> Job:
+        return self._advance(job, state, error=str(failure), error_stage=stage.value)
+
+
+def _with_timing(job: Job, stage: Stage, seconds: float) -> str:
+    return json.dumps({**job.stage_timings, stage.value: round(seconds, 4)})

@@ -1,0 +1,278 @@
+"""The gRPC servicer: argument checking and status codes; the work happens elsewhere.
+
+Handlers run on the asyncio loop. Anything that blocks (file and database writes, decoding the
+upload) goes to a thread with ``asyncio.to_thread`` so thousands of idle Watch streams keep
+costing nothing but memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import functools
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+
+import rasterizer
+from server import audio
+from server.config import Settings
+from server.events import JobEvents
+from server.media import MediaStore
+from server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
+from server.store import DuplicateRequest, Job, JobStore, NewJob, Stage, State
+from voxprint.v1 import voxprint_pb2 as pb
+from voxprint.v1 import voxprint_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_ID_LENGTH = 128
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+T = TypeVar("T")
+
+
+class RequestError(Exception):
+    """Ends an RPC with ``code`` and a message meant for the caller."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _unary(handler: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(handler)
+    async def answering(self, request, context: grpc.aio.ServicerContext) -> T:
+        try:
+            return await handler(self, request, context)
+        except RequestError as error:
+            await context.abort(error.code, str(error))
+
+    return answering
+
+
+def _streaming(handler: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncIterator[T]]:
+    @functools.wraps(handler)
+    async def streaming(self, request, context: grpc.aio.ServicerContext) -> AsyncIterator[T]:
+        try:
+            async for message in handler(self, request, context):
+                yield message
+        except RequestError as error:
+            await context.abort(error.code, str(error))
+
+    return streaming
+
+
+class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
+    def __init__(self, settings: Settings, store: JobStore, media: MediaStore, events: JobEvents,
+                 on_submitted: Callable[[], None]) -> None:
+        self.settings = settings
+        self.store = store
+        self.media = media
+        self.events = events
+        self.on_submitted = on_submitted
+
+    # -- Submit ---------------------------------------------------------------------------------
+
+    @_unary
+    async def Submit(self, request_iterator: AsyncIterator[pb.SubmitRequest],
+                     context: grpc.aio.ServicerContext) -> pb.Job:
+        requests = aiter(request_iterator)
+        first = await anext(requests, None)
+        if first is None or first.WhichOneof("payload") != "metadata":
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "the first Submit message must carry metadata")
+        metadata = first.metadata
+        width, dither = self._print_options(metadata.options)
+        request_id = _checked_request_id(metadata.request_id)
+        if request_id and (existing := await asyncio.to_thread(self.store.by_request_id, request_id)):
+            return job_to_proto(existing)
+
+        upload = await self._receive_upload(requests)
+        try:
+            job = await asyncio.to_thread(self._create_job, upload, metadata, request_id, width, dither)
+        finally:
+            self.media.discard(upload)
+        self.on_submitted()
+        log.info("job %s submitted (%s, %.1f s of audio)", job.id, job.content_type, job.audio_duration)
+        return job_to_proto(job)
+
+    async def _receive_upload(self, requests: AsyncIterator[pb.SubmitRequest]) -> Path:
+        """Stream the audio chunks to a temporary file, never holding more than the size limit."""
+        limit = self.settings.max_upload_bytes
+        handle = self.media.incoming()
+        path = Path(handle.name)
+        try:
+            with handle:
+                size = 0
+                async for request in requests:
+                    if request.WhichOneof("payload") != "audio_chunk":
+                        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                                           "only the first Submit message may carry metadata")
+                    size += len(request.audio_chunk)
+                    if size > limit:
+                        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                           f"the recording is larger than the server's limit of {limit} bytes")
+                    handle.write(request.audio_chunk)
+            if size == 0:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "the upload is empty: no audio was sent")
+        except BaseException:
+            self.media.discard(path)
+            raise
+        return path
+
+    def _create_job(self, upload: Path, metadata: pb.SubmitMetadata, request_id: str | None,
+                    width: int, dither: str) -> Job:
+        try:
+            info = audio.inspect(upload)
+        except audio.InvalidAudio as error:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from error
+        job_id = uuid.uuid4()
+        size = upload.stat().st_size
+        audio_path = self.media.keep_audio(upload, job_id, info.extension)
+        new = NewJob(request_id=request_id, filename=Path(metadata.filename).name[:255],
+                     content_type=info.content_type, audio_path=audio_path, audio_size=size,
+                     audio_duration=info.duration, width=width, dither=dither)
+        try:
+            return self.store.create(new, job_id)
+        except DuplicateRequest:
+            # A concurrent retry with the same request id won the race: answer with its job.
+            self.media.discard(self.media.path(audio_path))
+            return self.store.by_request_id(request_id)
+        except BaseException:
+            self.media.discard(self.media.path(audio_path))
+            raise
+
+    def _print_options(self, options: pb.PrintOptions) -> tuple[int, str]:
+        width = options.width or self.settings.default_width
+        if width % 8 or not 8 <= width <= 2048:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               f"printer width must be a multiple of 8 from 8 to 2048 dots, not {width}")
+        if options.dither == pb.DITHER_UNSPECIFIED:
+            return width, self.settings.default_dither
+        if options.dither not in DITHERS_FROM_PROTO:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"unknown dither algorithm {options.dither}")
+        return width, DITHERS_FROM_PROTO[options.dither]
+
+    # -- Watch ----------------------------------------------------------------------------------
+
+    @_streaming
+    async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.JobEvent]:
+        job_id = _checked_job_id(request.job_id)
+        # Subscribe before reading the snapshot so no change can fall between the two.
+        with self.events.subscribe(str(job_id)) as changes:
+            snapshot = job_to_proto(await self._existing_job(job_id))
+            yield pb.JobEvent(job=snapshot, snapshot=True)
+            last = snapshot
+            while last.state not in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED):
+                change = await changes.get()
+                if change.version > last.version:
+                    yield pb.JobEvent(job=change)
+                    last = change
+
+    # -- Fetch ----------------------------------------------------------------------------------
+
+    @_unary
+    async def Fetch(self, request: pb.FetchRequest, context: grpc.aio.ServicerContext) -> pb.FetchResponse:
+        job_id = _checked_job_id(request.job_id)
+        if request.format not in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW):
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                               "format is required: FORMAT_PNG, FORMAT_RAW or FORMAT_PREVIEW")
+        return await asyncio.to_thread(self._fetch, job_id, request.format)
+
+    def _fetch(self, job_id: uuid.UUID, format: int) -> pb.FetchResponse:
+        job = self._existing_job_sync(job_id)
+        _require_result(job, needs_raster=format != pb.FORMAT_PNG)
+        if format == pb.FORMAT_PNG:
+            return pb.FetchResponse(data=self.media.read(job.image_path), content_type="image/png",
+                                    width=job.image_width, height=job.image_height)
+        raster = rasterizer.Raster(data=bytes(job.raster), width=job.raster_width,
+                                   height=job.raster_height, bytes_per_row=job.raster_bytes_per_row)
+        if format == pb.FORMAT_RAW:
+            return pb.FetchResponse(data=raster.data, content_type="application/octet-stream",
+                                    width=raster.width, height=raster.height,
+                                    bytes_per_row=raster.bytes_per_row)
+        return pb.FetchResponse(data=rasterizer.preview(raster), content_type="image/png",
+                                width=raster.width, height=raster.height)
+
+    # -- GetJob / ListJobs ----------------------------------------------------------------------
+
+    @_unary
+    async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.Job:
+        return job_to_proto(await self._existing_job(_checked_job_id(request.job_id)))
+
+    @_unary
+    async def ListJobs(self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+        size = request.page_size or DEFAULT_PAGE_SIZE
+        if size > MAX_PAGE_SIZE:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"page_size is at most {MAX_PAGE_SIZE}")
+        state = None
+        if request.state != pb.JOB_STATE_UNSPECIFIED:
+            if request.state not in STATES_FROM_PROTO:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"unknown job state {request.state}")
+            state = STATES_FROM_PROTO[request.state]
+        before = _decode_page_token(request.page_token) if request.page_token else None
+        # One extra row tells whether another page exists.
+        jobs = await asyncio.to_thread(self.store.page, limit=size + 1, before=before, state=state)
+        token = _encode_page_token(jobs[size - 1]) if len(jobs) > size else ""
+        return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in jobs[:size]], next_page_token=token)
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    async def _existing_job(self, job_id: uuid.UUID) -> Job:
+        return await asyncio.to_thread(self._existing_job_sync, job_id)
+
+    def _existing_job_sync(self, job_id: uuid.UUID) -> Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise RequestError(grpc.StatusCode.NOT_FOUND, f"no job with id {job_id}")
+        return job
+
+
+def _require_result(job: Job, *, needs_raster: bool) -> None:
+    """FAILED_PRECONDITION, with the reason, unless the job has the stored result asked for."""
+    state = job.state_enum
+    if state is State.FAILED:
+        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f"job failed, there is no image: {job.error}")
+    missing = job.image_path is None or (needs_raster and job.raster is None)
+    if missing and state is State.COMPLETED:
+        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                           f"job completed without {'a raster' if job.image_path else 'an image'}: {job.error}")
+    if missing:
+        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
+                           f"not ready yet: the job is {state.value}; Watch it or try again later")
+
+
+def _checked_job_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"job_id must be a UUID as returned by Submit, not {raw[:64]!r}") from None
+
+
+def _checked_request_id(raw: str) -> str | None:
+    if not raw:
+        return None
+    if len(raw) > MAX_REQUEST_ID_LENGTH or not raw.isascii() or not raw.isprintable():
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"request_id must be at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters")
+    return raw
+
+
+def _encode_page_token(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+
+
+def _decode_page_token(token: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return dt.datetime.fromisoformat(created), uuid.UUID(job_id)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "page_token is not one this server issued") from None

@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite: spoken test audio and real servers on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import RunningServer, offline_settings
+
+SPOKEN_PHRASE = "two penguins on the beach"
+
+
+def speak(text: str, destination: Path) -> Path:
+    """Synthesize ``text`` with Debian's flite (voice rms) into a 16 kHz mono 16-bit WAV."""
+    if shutil.which("flite") is None:
+        pytest.fail("flite is not installed: run `apt-get install flite` (the test scripts do)")
+    subprocess.run(["flite", "-voice", "rms", "-t", text, "-o", str(destination)], check=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short recording of someone saying SPOKEN_PHRASE."""
+    return speak(SPOKEN_PHRASE, tmp_path_factory.mktemp("speech") / "penguins.wav")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """``server_factory(**settings_overrides)`` starts a real server on 127.0.0.1 (random port).
+
+    Each server gets the same fresh data dir of this test unless ``data_dir`` is overridden, so a
+    second server in one test restarts on the first one's database. Keyword arguments
+    ``transcriber=``/``illustrator=`` inject backend objects; anything else overrides Settings.
+    All servers are stopped at teardown.
+    """
+    started: list[RunningServer] = []
+
+    def start(*, transcriber=None, illustrator=None, **overrides) -> RunningServer:
+        overrides.setdefault("data_dir", tmp_path / "data")
+        server = RunningServer(offline_settings(**overrides), transcriber=transcriber, illustrator=illustrator)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

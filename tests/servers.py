@@ -1,0 +1,56 @@
+"""A real voxprint server running in-process on loopback, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import grpc
+
+from server.app import MAX_MESSAGE_BYTES, VoxprintServer
+from server.config import Settings
+from server.illustrators import Illustrator
+from server.transcribers import Transcriber
+from voxprint.v1 import voxprint_pb2_grpc
+
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+
+
+class RunningServer:
+    """Starts a VoxprintServer on its own event-loop thread; ``stop`` shuts it down cleanly."""
+
+    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None,
+                 illustrator: Illustrator | None = None) -> None:
+        self.settings = settings
+        self.stopped = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="voxprint-test-server", daemon=True)
+        self._thread.start()
+        self.server = VoxprintServer(settings, transcriber=transcriber, illustrator=illustrator)
+        port = self._call(self.server.start())
+        self.target = f"127.0.0.1:{port}"
+        self.channel = grpc.insecure_channel(self.target, options=CHANNEL_OPTIONS)
+        self.stub = voxprint_pb2_grpc.VoxprintStub(self.channel)
+
+    def _call(self, coroutine, timeout: float = 120):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def stop(self) -> None:
+        """Shut the server down as SIGTERM would; calling it again does nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.channel.close()
+        self._call(self.server.stop(grace=2.0))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def offline_settings(data_dir: Path, **overrides) -> Settings:
+    """Offline backends named explicitly, so API keys in the environment change nothing."""
+    base = Settings(listen="127.0.0.1:0", data_dir=data_dir, transcriber="whisper", illustrator="pictogram")
+    return replace(base, **overrides)
