@@ -1,0 +1,278 @@
+"""Turning a stream of datagrams into whole recordings, one per device and session.
+
+Framed datagrams carry a sequence number, so they are put back in order, duplicates dropped and
+holes filled with silence of the length the missing datagrams would have had. Raw (headerless)
+datagrams have no sequence: they are appended in arrival order, keyed by the sender's address.
+A recording ends on its END flag (after a short grace for stragglers if holes remain) or when
+the device has been silent for the silence timeout. Every decision is counted.
+
+The assembler is pure bookkeeping: the caller passes the time, so tests control the clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import time
+import wave
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from clients.gateway.counters import Counters
+from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class SessionKey:
+    """Which recording a datagram belongs to. `device` is "dev:<16 hex digits>" for framed
+    devices and "raw:<host>:<port>" for headerless senders, so the two can never collide."""
+
+    device: str
+    session: int
+
+    @classmethod
+    def framed(cls, device_id: int, session_id: int) -> SessionKey:
+        return cls(f"dev:{device_id:016x}", session_id)
+
+    @classmethod
+    def raw(cls, address: Address, session: int) -> SessionKey:
+        return cls(f"raw:{address[0]}:{address[1]}", session)
+
+    @property
+    def request_id(self) -> str:
+        """Idempotency key for Submit: the same recording always maps to the same job."""
+        return f"gw-{self.device}-{self.session:x}"
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    sample_rate: int
+    channels: int
+    sample_format: SampleFormat
+
+    @property
+    def frame_size(self) -> int:
+        return self.channels * self.sample_format.width
+
+    def silence(self, nbytes: int) -> bytes:
+        return self.sample_format.silence * (nbytes // self.sample_format.width)
+
+
+# What raw-mode (ESPHome-style) firmware sends: 16 kHz, 16-bit, mono.
+RAW_FORMAT = AudioFormat(16_000, 1, SampleFormat.S16LE)
+
+
+class Ending(str, enum.Enum):
+    END_FLAG = "end_flag"
+    SILENCE_TIMEOUT = "silence_timeout"
+
+
+@dataclass(frozen=True)
+class Recording:
+    key: SessionKey
+    format: AudioFormat
+    pcm: bytes
+    ended_by: Ending
+    missing_datagrams: int
+    address: Address  # where the device last sent from: where replies go
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / (self.format.frame_size * self.format.sample_rate)
+
+    def wav(self) -> bytes:
+        """The recording as a WAV file, the form the server accepts."""
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(self.format.channels)
+            out.setsampwidth(self.format.sample_format.width)
+            out.setframerate(self.format.sample_rate)
+            out.writeframes(self.pcm)
+        return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Limits:
+    # A device silent this long has finished (the only ending raw senders have).
+    silence_timeout: float = 1.0
+    # After the END flag, how long to wait for reordered stragglers before filling holes.
+    reorder_grace: float = 0.2
+    max_seconds: float = 30.0
+    max_bytes: int = 8 * 1024 * 1024
+    max_sessions: int = 64
+    # How long a finished session's datagrams are recognised as late rather than starting anew.
+    finished_memory: float = 60.0
+    finished_capacity: int = 4096
+
+    def max_recording_bytes(self, fmt: AudioFormat) -> int:
+        return min(self.max_bytes, int(self.max_seconds * fmt.sample_rate) * fmt.frame_size)
+
+
+class Verdict(str, enum.Enum):
+    """What the assembler did with a datagram; everything but ACCEPTED is a drop reason."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    LATE = "late"
+    FORMAT_CHANGED = "format_changed"
+    OVERLONG = "overlong"
+    TOO_MANY_SESSIONS = "too_many_sessions"
+
+
+@dataclass
+class _Session:
+    format: AudioFormat
+    address: Address
+    last_heard: float
+    parts: dict[int, bytes] = field(default_factory=dict)
+    size: int = 0
+    # Payload size of a full datagram: every datagram but the END one carries the same amount.
+    datagram_size: int = 0
+    end_sequence: int | None = None
+    # Overlong: its datagrams are dropped until the device goes quiet, then it is forgotten.
+    discarded: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.end_sequence is not None and len(self.parts) == self.end_sequence + 1
+
+    def projected_size(self) -> int:
+        """Bytes the recording will have once holes up to the highest sequence are filled."""
+        highest = max(self.parts)
+        return highest * self.datagram_size + len(self.parts[highest])
+
+
+class Assembler:
+    def __init__(self, counters: Counters, limits: Limits = Limits(),
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self._counters = counters
+        self._limits = limits
+        self._wall_clock = wall_clock
+        self._sessions: dict[SessionKey, _Session] = {}
+        self._raw_sessions: dict[Address, SessionKey] = {}
+        self._finished: OrderedDict[SessionKey, float] = OrderedDict()
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self._sessions)
+
+    def add(self, audio: Audio, address: Address, now: float) -> Verdict:
+        """Take one framed datagram."""
+        key = SessionKey.framed(audio.device_id, audio.session_id)
+        fmt = AudioFormat(audio.sample_rate, audio.channels, audio.sample_format)
+        verdict = self._admit(key, fmt, address, now)
+        if verdict is Verdict.ACCEPTED:
+            verdict = self._place(key, audio)
+        return self._count(verdict)
+
+    def add_raw(self, payload: bytes, address: Address, now: float) -> Verdict:
+        """Take one headerless datagram (RAW_FORMAT PCM), keyed by the sender's address."""
+        key = self._raw_sessions.get(address)
+        if key is None:
+            key = SessionKey.raw(address, int(self._wall_clock() * 1000))
+        verdict = self._admit(key, RAW_FORMAT, address, now)
+        if verdict is Verdict.ACCEPTED:
+            self._raw_sessions[address] = key
+            session = self._sessions[key]
+            session.parts[len(session.parts)] = payload
+            session.datagram_size = max(session.datagram_size, len(payload))
+            verdict = self._grow(session, len(payload))
+        return self._count(verdict)
+
+    def collect(self, now: float) -> list[Recording]:
+        """Recordings that have ended by `now`, oldest first; they leave the assembler."""
+        self._forget_finished(now)
+        done = []
+        for key, session in list(self._sessions.items()):
+            quiet = now - session.last_heard
+            if session.discarded:
+                if quiet >= self._limits.silence_timeout:
+                    del self._sessions[key]
+                    self._remember_finished(key, session, now)
+            elif session.complete or (session.end_sequence is not None
+                                    and quiet >= self._limits.reorder_grace):
+                done.append(self._finish(key, session, Ending.END_FLAG, now))
+            elif quiet >= self._limits.silence_timeout:
+                done.append(self._finish(key, session, Ending.SILENCE_TIMEOUT, now))
+        return [recording for recording in done if recording is not None]
+
+    def _admit(self, key: SessionKey, fmt: AudioFormat, address: Address, now: float) -> Verdict:
+        if key in self._finished:
+            return Verdict.LATE
+        session = self._sessions.get(key)
+        if session is None:
+            if len(self._sessions) >= self._limits.max_sessions:
+                return Verdict.TOO_MANY_SESSIONS
+            self._sessions[key] = _Session(fmt, address, now)
+            return Verdict.ACCEPTED
+        if session.format != fmt:
+            return Verdict.FORMAT_CHANGED
+        session.address = address
+        session.last_heard = now
+        return Verdict.OVERLONG if session.discarded else Verdict.ACCEPTED
+
+    def _place(self, key: SessionKey, audio: Audio) -> Verdict:
+        session = self._sessions[key]
+        if audio.sequence in session.parts:
+            return Verdict.DUPLICATE
+        if session.end_sequence is not None and audio.sequence > session.end_sequence:
+            return Verdict.LATE
+        if AudioFlag.END in audio.flags:
+            if any(sequence > audio.sequence for sequence in session.parts):
+                return Verdict.LATE
+            session.end_sequence = audio.sequence
+        else:
+            session.datagram_size = max(session.datagram_size, len(audio.payload))
+        session.parts[audio.sequence] = audio.payload
+        return self._grow(session, len(audio.payload))
+
+    def _grow(self, session: _Session, added: int) -> Verdict:
+        session.size += added
+        limit = self._limits.max_recording_bytes(session.format)
+        if max(session.size, session.projected_size()) > limit:
+            # An overlong recording is dropped whole: a truncated sentence would print nonsense.
+            session.discarded = True
+            session.parts.clear()
+            self._counters.incr("recordings.dropped.overlong")
+            return Verdict.OVERLONG
+        return Verdict.ACCEPTED
+
+    def _finish(self, key: SessionKey, session: _Session, ending: Ending,
+                now: float) -> Recording | None:
+        del self._sessions[key]
+        self._remember_finished(key, session, now)
+        if not session.size:
+            self._counters.incr("recordings.dropped.empty")
+            return None
+        full = session.datagram_size or len(next(iter(session.parts.values())))
+        last = max(session.parts)
+        missing = [sequence for sequence in range(last + 1) if sequence not in session.parts]
+        if missing:
+            self._counters.incr("recordings.with_gaps")
+            self._counters.incr("datagrams.gap_filled", len(missing))
+        silence = session.format.silence(full)
+        pcm = b"".join(session.parts.get(sequence, silence) for sequence in range(last + 1))
+        self._counters.incr("recordings.assembled")
+        self._counters.incr(f"recordings.ended_by.{ending.value}")
+        return Recording(key, session.format, pcm, ending, len(missing), session.address)
+
+    def _remember_finished(self, key: SessionKey, session: _Session, now: float) -> None:
+        if self._raw_sessions.get(session.address) == key:
+            # The next raw datagram from this address starts a new recording, not a late one.
+            del self._raw_sessions[session.address]
+        else:
+            self._finished[key] = now + self._limits.finished_memory
+            while len(self._finished) > self._limits.finished_capacity:
+                self._finished.popitem(last=False)
+
+    def _forget_finished(self, now: float) -> None:
+        while self._finished and next(iter(self._finished.values())) <= now:
+            self._finished.popitem(last=False)
+
+    def _count(self, verdict: Verdict) -> Verdict:
+        if verdict is not Verdict.ACCEPTED:
+            self._counters.incr(f"datagrams.dropped.{verdict.value}")
+        return verdict

@@ -1,0 +1,309 @@
+"""The voxprint UDP wire format: the one place datagrams are encoded and decoded.
+
+docs/udp-protocol.md describes the same format for firmware authors; the layouts below are its
+source of truth. Every datagram starts with a 20-byte common header (network byte order):
+
+    magic "VXPR" | version u8 | kind u8 | flags u8 | reserved u8 | device_id u64 | session_id u32
+
+followed by a kind-specific body and, for AUDIO and RASTER, a payload whose length the body
+announces, so a truncated datagram is detected instead of silently shortening a recording.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import uuid
+import zlib
+from dataclasses import dataclass
+from typing import Union
+
+MAGIC = b"VXPR"
+VERSION = 1
+# Ethernet MTU (1500) minus IPv4 (20) and UDP (8) headers: the largest datagram that is never
+# fragmented on a LAN. Anything larger is refused as oversized.
+MAX_DATAGRAM_SIZE = 1472
+# RESEND may name at most this many chunks, which keeps the request well under the MTU.
+MAX_RESEND_INDICES = 256
+
+_COMMON = struct.Struct(">4sBBBBQI")
+_AUDIO = struct.Struct(">IIBBH")
+_JOB = struct.Struct(">16sBBH")
+_RASTER = struct.Struct(">16sHHHHIIIH")
+_RESEND = struct.Struct(">H")
+_INDEX = struct.Struct(">I")
+
+COMMON_HEADER_SIZE = _COMMON.size
+AUDIO_HEADER_SIZE = _COMMON.size + _AUDIO.size
+JOB_HEADER_SIZE = _COMMON.size + _JOB.size
+RASTER_HEADER_SIZE = _COMMON.size + _RASTER.size
+MAX_AUDIO_PAYLOAD = MAX_DATAGRAM_SIZE - AUDIO_HEADER_SIZE
+MAX_RASTER_PAYLOAD = MAX_DATAGRAM_SIZE - RASTER_HEADER_SIZE
+MAX_JOB_TEXT = MAX_DATAGRAM_SIZE - JOB_HEADER_SIZE
+
+
+class Kind(enum.IntEnum):
+    """What a datagram is; AUDIO, RESEND, QUERY and ACK go device → gateway, the rest back."""
+
+    AUDIO = 1
+    JOB = 2
+    RASTER = 3
+    RESEND = 4
+    QUERY = 5
+    ACK = 6
+
+
+class AudioFlag(enum.IntFlag):
+    START = 0x01
+    END = 0x02
+
+
+class JobFlag(enum.IntFlag):
+    # The gateway will send the raster to the device in RASTER chunks once the job completes.
+    RASTER_FOLLOWS = 0x01
+    # `text` is an error message rather than the transcript.
+    TEXT_IS_ERROR = 0x02
+
+
+class SampleFormat(enum.IntEnum):
+    """PCM sample encodings; samples are little-endian and interleaved, exactly as in a WAV."""
+
+    S16LE = 1
+    U8 = 2
+    S24LE = 3
+    S32LE = 4
+
+    @property
+    def width(self) -> int:
+        """Bytes per sample."""
+        return _SAMPLE_WIDTHS[self]
+
+    @property
+    def silence(self) -> bytes:
+        """One sample of silence (unsigned 8-bit PCM is centred on 128)."""
+        return b"\x80" if self is SampleFormat.U8 else bytes(self.width)
+
+
+_SAMPLE_WIDTHS = {SampleFormat.S16LE: 2, SampleFormat.U8: 1, SampleFormat.S24LE: 3, SampleFormat.S32LE: 4}
+
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 192_000
+MAX_CHANNELS = 8
+
+
+class DropReason(str, enum.Enum):
+    """Why a datagram was refused; each reason is a counter the gateway logs."""
+
+    OVERSIZED = "oversized"
+    TRUNCATED = "truncated"
+    BAD_MAGIC = "bad_magic"
+    BAD_VERSION = "bad_version"
+    BAD_KIND = "bad_kind"
+    BAD_FORMAT = "bad_format"
+    MISALIGNED = "misaligned"
+
+
+class ProtocolError(ValueError):
+    """A datagram that is not a valid voxprint message; `reason` names the counter it feeds."""
+
+    def __init__(self, reason: DropReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A slice of a recording, device → gateway."""
+
+    device_id: int
+    session_id: int
+    sequence: int
+    sample_rate: int
+    channels: int
+    sample_format: SampleFormat
+    payload: bytes
+    flags: AudioFlag = AudioFlag(0)
+
+    @property
+    def frame_size(self) -> int:
+        """Bytes per frame (one sample of every channel)."""
+        return self.channels * self.sample_format.width
+
+
+@dataclass(frozen=True)
+class JobNotice:
+    """What became of a recording, gateway → device. A nil job id means no job exists yet
+    (the gateway is still submitting) or ever (state FAILED: the submission was refused)."""
+
+    device_id: int
+    session_id: int
+    job_id: uuid.UUID
+    state: int  # a voxprint.v1.JobState number
+    text: str = ""
+    flags: JobFlag = JobFlag(0)
+
+
+@dataclass(frozen=True)
+class RasterChunk:
+    """One numbered slice of the job's raster (Fetch RAW bytes), gateway → device."""
+
+    device_id: int
+    session_id: int
+    job_id: uuid.UUID
+    width: int
+    height: int
+    bytes_per_row: int
+    chunk_size: int
+    chunk_index: int
+    chunk_count: int
+    crc32: int  # of the whole raster, so the device can check what it rebuilt
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Resend:
+    """Device → gateway: send these raster chunks again; an empty list means all of them."""
+
+    device_id: int
+    session_id: int
+    chunk_indices: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    """Device → gateway: repeat the latest JobNotice for this session."""
+
+    device_id: int
+    session_id: int
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Device → gateway: the raster arrived whole; the gateway may forget it."""
+
+    device_id: int
+    session_id: int
+
+
+Message = Union[Audio, JobNotice, RasterChunk, Resend, Query, Ack]
+
+
+def _common(kind: Kind, flags: int, device_id: int, session_id: int) -> bytes:
+    return _COMMON.pack(MAGIC, VERSION, kind, flags, 0, device_id, session_id)
+
+
+def encode(message: Message) -> bytes:
+    """The datagram for `message`. Raises ValueError if it cannot fit in one datagram."""
+    if isinstance(message, Audio):
+        data = (
+            _common(Kind.AUDIO, message.flags, message.device_id, message.session_id)
+            + _AUDIO.pack(message.sequence, message.sample_rate, message.channels,
+                          message.sample_format, len(message.payload))
+            + message.payload
+        )
+    elif isinstance(message, JobNotice):
+        text = message.text.encode("utf-8")[:MAX_JOB_TEXT].decode("utf-8", "ignore").encode("utf-8")
+        data = (
+            _common(Kind.JOB, message.flags, message.device_id, message.session_id)
+            + _JOB.pack(message.job_id.bytes, message.state, 0, len(text))
+            + text
+        )
+    elif isinstance(message, RasterChunk):
+        data = (
+            _common(Kind.RASTER, 0, message.device_id, message.session_id)
+            + _RASTER.pack(message.job_id.bytes, message.width, message.height,
+                           message.bytes_per_row, message.chunk_size, message.chunk_index,
+                           message.chunk_count, message.crc32, len(message.payload))
+            + message.payload
+        )
+    elif isinstance(message, Resend):
+        if len(message.chunk_indices) > MAX_RESEND_INDICES:
+            raise ValueError(f"at most {MAX_RESEND_INDICES} chunks per RESEND")
+        data = (
+            _common(Kind.RESEND, 0, message.device_id, message.session_id)
+            + _RESEND.pack(len(message.chunk_indices))
+            + b"".join(_INDEX.pack(i) for i in message.chunk_indices)
+        )
+    elif isinstance(message, Query):
+        data = _common(Kind.QUERY, 0, message.device_id, message.session_id)
+    elif isinstance(message, Ack):
+        data = _common(Kind.ACK, 0, message.device_id, message.session_id)
+    else:
+        raise TypeError(f"not a protocol message: {message!r}")
+    if len(data) > MAX_DATAGRAM_SIZE:
+        raise ValueError(f"{len(data)}-byte datagram exceeds {MAX_DATAGRAM_SIZE}")
+    return data
+
+
+def decode(data: bytes) -> Message:
+    """Parse one datagram. Raises ProtocolError naming why it is not a valid message."""
+    if len(data) > MAX_DATAGRAM_SIZE:
+        raise ProtocolError(DropReason.OVERSIZED, f"{len(data)} bytes > {MAX_DATAGRAM_SIZE}")
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise ProtocolError(DropReason.BAD_MAGIC, f"starts with {data[:4]!r}")
+    if len(data) < _COMMON.size:
+        raise ProtocolError(DropReason.TRUNCATED, f"{len(data)}-byte header")
+    _, version, kind, flags, _, device_id, session_id = _COMMON.unpack_from(data)
+    if version != VERSION:
+        raise ProtocolError(DropReason.BAD_VERSION, f"version {version}")
+    body = memoryview(data)[_COMMON.size:]
+    if kind == Kind.AUDIO:
+        return _decode_audio(body, flags, device_id, session_id)
+    if kind == Kind.JOB:
+        job_id, state, _, length = _unpack(_JOB, body)
+        text = _payload(body[_JOB.size:], length)
+        return JobNotice(device_id, session_id, uuid.UUID(bytes=job_id), state,
+                         text.decode("utf-8", "replace"), JobFlag(flags & 0x03))
+    if kind == Kind.RASTER:
+        job_id, width, height, bpr, chunk_size, index, count, crc, length = _unpack(_RASTER, body)
+        payload = _payload(body[_RASTER.size:], length)
+        return RasterChunk(device_id, session_id, uuid.UUID(bytes=job_id), width, height, bpr,
+                           chunk_size, index, count, crc, payload)
+    if kind == Kind.RESEND:
+        (count,) = _unpack(_RESEND, body)
+        if count > MAX_RESEND_INDICES:
+            raise ProtocolError(DropReason.BAD_FORMAT, f"RESEND of {count} chunks")
+        indices = _payload(body[_RESEND.size:], count * _INDEX.size)
+        return Resend(device_id, session_id, tuple(i for (i,) in _INDEX.iter_unpack(indices)))
+    if kind == Kind.QUERY:
+        return Query(device_id, session_id)
+    if kind == Kind.ACK:
+        return Ack(device_id, session_id)
+    raise ProtocolError(DropReason.BAD_KIND, f"kind {kind}")
+
+
+def _decode_audio(body: memoryview, flags: int, device_id: int, session_id: int) -> Audio:
+    sequence, sample_rate, channels, sample_format, length = _unpack(_AUDIO, body)
+    try:
+        fmt = SampleFormat(sample_format)
+    except ValueError:
+        raise ProtocolError(DropReason.BAD_FORMAT, f"sample format {sample_format}") from None
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise ProtocolError(DropReason.BAD_FORMAT, f"sample rate {sample_rate}")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ProtocolError(DropReason.BAD_FORMAT, f"{channels} channels")
+    payload = _payload(body[_AUDIO.size:], length)
+    if length % (channels * fmt.width):
+        raise ProtocolError(DropReason.MISALIGNED, f"{length} bytes is not whole frames")
+    return Audio(device_id, session_id, sequence, sample_rate, channels, fmt, payload,
+                 AudioFlag(flags & 0x03))
+
+
+def _unpack(layout: struct.Struct, body: memoryview) -> tuple[int, ...]:
+    if len(body) < layout.size:
+        raise ProtocolError(DropReason.TRUNCATED, f"{len(body)}-byte body, need {layout.size}")
+    return layout.unpack_from(body)
+
+
+def _payload(rest: memoryview, length: int) -> bytes:
+    # Exact length: a short datagram was cut in transit, a long one is not what the sender wrote.
+    if len(rest) < length:
+        raise ProtocolError(DropReason.TRUNCATED, f"payload {len(rest)} of {length} bytes")
+    if len(rest) > length:
+        raise ProtocolError(DropReason.BAD_FORMAT, f"{len(rest) - length} bytes after payload")
+    return bytes(rest)
+
+
+def raster_crc32(raster: bytes) -> int:
+    """The checksum RASTER chunks carry (zlib's CRC-32, as in PNG and Ethernet)."""
+    return zlib.crc32(raster) & 0xFFFFFFFF

@@ -1,0 +1,173 @@
+"""The UDP wire format: every message round-trips; anything else is refused with a reason."""
+
+from __future__ import annotations
+
+import struct
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clients.gateway import protocol
+from clients.gateway.protocol import (
+    Ack, Audio, AudioFlag, DropReason, JobFlag, JobNotice, ProtocolError, Query, RasterChunk,
+    Resend, SampleFormat,
+)
+
+DEVICE = 0x0123456789ABCDEF
+SESSION = 0xCAFE0001
+JOB = uuid.UUID("6f1c2a4e-8d3b-4c5a-9e7f-102030405060")
+
+ids = st.integers(0, 2**64 - 1)
+u32 = st.integers(0, 2**32 - 1)
+u16 = st.integers(0, 2**16 - 1)
+
+
+def audio(**overrides: object) -> Audio:
+    fields = dict(device_id=DEVICE, session_id=SESSION, sequence=7, sample_rate=16_000, channels=1,
+                  sample_format=SampleFormat.S16LE, payload=b"\x01\x02" * 4, flags=AudioFlag.START)
+    fields.update(overrides)
+    return Audio(**fields)  # type: ignore[arg-type]
+
+
+@given(device=ids, session=u32, sequence=u32, rate=st.integers(protocol.MIN_SAMPLE_RATE,
+       protocol.MAX_SAMPLE_RATE), channels=st.integers(1, 2), fmt=st.sampled_from(SampleFormat),
+       frames=st.integers(0, 100), flags=st.sampled_from([0, 1, 2, 3]))
+def test_audio_round_trips(device: int, session: int, sequence: int, rate: int, channels: int,
+                           fmt: SampleFormat, frames: int, flags: int) -> None:
+    payload = b"\x07" * (frames * channels * fmt.width)
+    message = Audio(device, session, sequence, rate, channels, fmt, payload, AudioFlag(flags))
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+@given(state=st.integers(0, 7), text=st.text(max_size=200), flags=st.sampled_from([0, 1, 2, 3]))
+def test_job_notice_round_trips(state: int, text: str, flags: int) -> None:
+    message = JobNotice(DEVICE, SESSION, JOB, state, text, JobFlag(flags))
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+def test_job_notice_text_is_cut_to_fit_one_datagram_on_a_character_boundary() -> None:
+    long = JobNotice(DEVICE, SESSION, JOB, 6, "ü" * 2000)
+    datagram = protocol.encode(long)
+    decoded = protocol.decode(datagram)
+    assert len(datagram) <= protocol.MAX_DATAGRAM_SIZE
+    assert isinstance(decoded, JobNotice) and decoded.text and set(decoded.text) == {"ü"}
+
+
+@given(width=u16, height=u16, bpr=u16, size=u16, index=u32, count=u32, crc=u32,
+       payload=st.binary(max_size=protocol.MAX_RASTER_PAYLOAD))
+def test_raster_chunk_round_trips(width: int, height: int, bpr: int, size: int, index: int,
+                                  count: int, crc: int, payload: bytes) -> None:
+    message = RasterChunk(DEVICE, SESSION, JOB, width, height, bpr, size, index, count, crc, payload)
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+@given(indices=st.lists(u32, max_size=protocol.MAX_RESEND_INDICES))
+def test_resend_round_trips(indices: list[int]) -> None:
+    message = Resend(DEVICE, SESSION, tuple(indices))
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+@pytest.mark.parametrize("message", [Query(DEVICE, SESSION), Ack(DEVICE, SESSION)])
+def test_bodiless_messages_round_trip(message: protocol.Message) -> None:
+    assert protocol.decode(protocol.encode(message)) == message
+
+
+def test_audio_header_layout_matches_the_documented_hex_example() -> None:
+    # The worked example in docs/udp-protocol.md, byte for byte.
+    datagram = protocol.encode(audio(payload=bytes.fromhex("0000ff7f0080")))
+    assert datagram.hex(" ") == (
+        "56 58 50 52 01 01 01 00 01 23 45 67 89 ab cd ef ca fe 00 01 "
+        "00 00 00 07 00 00 3e 80 01 01 00 06 00 00 ff 7f 00 80"
+    )
+
+
+def test_encoding_refuses_a_message_larger_than_one_datagram() -> None:
+    with pytest.raises(ValueError):
+        protocol.encode(audio(payload=bytes(protocol.MAX_AUDIO_PAYLOAD + 2)))
+
+
+def reason(datagram: bytes) -> DropReason:
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(datagram)
+    return refused.value.reason
+
+
+def test_wrong_magic_is_refused() -> None:
+    assert reason(b"XXPR" + protocol.encode(audio())[4:]) is DropReason.BAD_MAGIC
+
+
+def test_empty_datagram_is_refused_as_bad_magic() -> None:
+    assert reason(b"") is DropReason.BAD_MAGIC
+
+
+def test_unknown_version_is_refused() -> None:
+    datagram = bytearray(protocol.encode(audio()))
+    datagram[4] = 2
+    assert reason(bytes(datagram)) is DropReason.BAD_VERSION
+
+
+def test_unknown_kind_is_refused() -> None:
+    datagram = bytearray(protocol.encode(Query(DEVICE, SESSION)))
+    datagram[5] = 99
+    assert reason(bytes(datagram)) is DropReason.BAD_KIND
+
+
+@pytest.mark.parametrize("cut", [5, protocol.COMMON_HEADER_SIZE + 3, protocol.AUDIO_HEADER_SIZE + 1])
+def test_truncated_audio_is_refused(cut: int) -> None:
+    assert reason(protocol.encode(audio())[:cut]) is DropReason.TRUNCATED
+
+
+def test_truncated_raster_chunk_is_refused() -> None:
+    chunk = RasterChunk(DEVICE, SESSION, JOB, 384, 2, 48, 96, 0, 1, 0, bytes(96))
+    assert reason(protocol.encode(chunk)[:-1]) is DropReason.TRUNCATED
+
+
+def test_bytes_after_the_announced_payload_are_refused() -> None:
+    assert reason(protocol.encode(audio()) + b"\0\0") is DropReason.BAD_FORMAT
+
+
+def test_oversized_datagram_is_refused() -> None:
+    assert reason(protocol.encode(audio()) + bytes(protocol.MAX_DATAGRAM_SIZE)) is DropReason.OVERSIZED
+
+
+@pytest.mark.parametrize("bad", [
+    dict(sample_format=9), dict(sample_rate=100), dict(sample_rate=1_000_000), dict(channels=0),
+    dict(channels=9),
+])
+def test_impossible_audio_formats_are_refused(bad: dict[str, int]) -> None:
+    fields = dict(sequence=0, sample_rate=16_000, channels=1, sample_format=1)
+    fields.update(bad)
+    datagram = (struct.pack(">4sBBBBQI", b"VXPR", 1, 1, 0, 0, DEVICE, SESSION)
+                + struct.pack(">IIBBH", fields["sequence"], fields["sample_rate"],
+                              fields["channels"], fields["sample_format"], 2) + b"\0\0")
+    assert reason(datagram) is DropReason.BAD_FORMAT
+
+
+def test_payload_that_is_not_whole_frames_is_refused() -> None:
+    datagram = bytearray(protocol.encode(audio(payload=b"\x01\x02\x03\x04")))
+    datagram[29] = SampleFormat.S24LE  # 4 bytes of 3-byte samples: one and a third frames
+    assert reason(bytes(datagram)) is DropReason.MISALIGNED
+
+
+def test_resend_naming_too_many_chunks_is_refused() -> None:
+    datagram = (protocol.encode(Resend(DEVICE, SESSION))[:-2]
+                + struct.pack(">H", protocol.MAX_RESEND_INDICES + 1))
+    assert reason(datagram) is DropReason.BAD_FORMAT
+
+
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise_anything_but_protocol_error(data: bytes) -> None:
+    try:
+        protocol.decode(data)
+    except ProtocolError:
+        pass
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_random_bytes_after_a_valid_header_never_raise_anything_but_protocol_error(tail: bytes) -> None:
+    try:
+        protocol.decode(protocol.encode(Query(DEVICE, SESSION))[:6] + tail)
+    except ProtocolError:
+        pass
