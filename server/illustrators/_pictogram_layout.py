@@ -1,0 +1,157 @@
+"""Where things go on a pictogram card: a grid of glyph cells and a caption fitted to its box.
+
+Pure geometry and typography — no drawing — so a layout can be checked without looking at pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import ImageFont
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Box:
+    left: int
+    top: int
+    width: int
+    height: int
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+    def inset(self, margin: int) -> Box:
+        return Box(self.left + margin, self.top + margin, self.width - 2 * margin,
+                   self.height - 2 * margin)
+
+
+def pack_rows(groups: Sequence[int], columns: int) -> list[int]:
+    """How many cells each row holds when groups of copies fill rows of ``columns`` cells.
+
+    A group that does not fit in what is left of the current row starts a new one, so copies
+    of one thing stay side by side and can be counted at a glance.
+    """
+    rows: list[int] = []
+    free = 0
+    for size in groups:
+        if size <= free:
+            rows[-1] += size
+            free -= size
+            continue
+        full, rest = divmod(size, columns)
+        rows += [columns] * full + ([rest] if rest else [])
+        free = columns - rest if rest else 0
+    return rows
+
+
+def grid_cells(groups: Sequence[int], area: Box, gap: int) -> list[Box]:
+    """Equal square cells for groups of copies, as big as ``area`` allows, each row centred.
+
+    Cells come in group order, left to right and top to bottom; the number of columns is the one
+    that gives the biggest cells.
+    """
+    count = sum(groups)
+    if count <= 0:
+        return []
+
+    def side_for(columns: int) -> int:
+        rows = len(pack_rows(groups, columns))
+        return min((area.width - gap * (columns - 1)) // columns,
+                   (area.height - gap * (rows - 1)) // rows)
+
+    # max() keeps the first of equal sides: the fewest columns, i.e. the tallest, narrowest grid.
+    columns = max(range(1, count + 1), key=side_for)
+    side = side_for(columns)
+    rows = pack_rows(groups, columns)
+    block_height = len(rows) * side + (len(rows) - 1) * gap
+    top = area.top + (area.height - block_height) // 2
+    cells = []
+    for row, in_row in enumerate(rows):
+        row_width = in_row * side + (in_row - 1) * gap
+        left = area.left + (area.width - row_width) // 2
+        for column in range(in_row):
+            cells.append(Box(left + column * (side + gap), top + row * (side + gap), side, side))
+    return cells
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Lines of text set in one font size, each line ``line_height`` pixels apart."""
+
+    lines: tuple[str, ...]
+    font_size: int
+    line_height: int
+
+    @property
+    def height(self) -> int:
+        return len(self.lines) * self.line_height
+
+
+def _line_height(font: ImageFont.FreeTypeFont) -> int:
+    ascent, descent = font.getmetrics()
+    return ascent + descent
+
+
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` pixels; a word wider than a line is split between letters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while font.getlength(line) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and font.getlength(line[:cut]) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line:
+        lines.append(line)
+    return lines
+
+
+def _shorten_to(line: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    """``line`` with an ellipsis added, shortened until it fits."""
+    words = line.split()
+    while words and font.getlength(" ".join(words) + ELLIPSIS) > width:
+        words.pop()
+    return " ".join(words) + ELLIPSIS if words else ELLIPSIS
+
+
+def fit_text(
+    text: str, font_path: Path, width: int, height: int, sizes: range, max_lines: int
+) -> TextBlock:
+    """``text`` in the largest of ``sizes`` (largest first) that fits ``width`` × ``height``.
+
+    If even the last size is too big, the text is cut after the lines that fit and ends in an
+    ellipsis, so a long transcript never overflows its box.
+    """
+    font = None
+    for size in sizes:
+        font = ImageFont.truetype(str(font_path), size)
+        lines = wrap(text, font, width)
+        line_height = _line_height(font)
+        if len(lines) <= max_lines and len(lines) * line_height <= height:
+            return TextBlock(tuple(lines), size, line_height)
+    if font is None:
+        raise ValueError("fit_text needs at least one font size")
+    line_height = _line_height(font)
+    room = max(1, min(max_lines, height // line_height))
+    lines = wrap(text, font, width)[:room]
+    lines[-1] = _shorten_to(lines[-1], font, width)
+    return TextBlock(tuple(lines), int(font.size), line_height)
