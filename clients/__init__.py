@@ -1,0 +1,62 @@
+"""Python clients for voxprint: a sync and an asyncio gRPC client, ESC/POS encoding, printers.
+
+    from clients import VoxprintClient
+
+    with VoxprintClient("127.0.0.1:50051") as client:
+        job = client.wait(client.submit("kitchen.wav").id, timeout=60)
+        print(job.transcript)
+        raster = client.fetch(job.id, "raw")
+"""
+
+from .aio import AsyncVoxprintClient
+from .channel import DEFAULT_TARGET, ChannelConfig
+from .client import VoxprintClient
+from .errors import (
+    Cancelled,
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+    NotReady,
+    PermissionDenied,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    VoxprintError,
+)
+from .formats import (
+    Dither,
+    Format,
+    JobState,
+    enum_label,
+    has_picture,
+    is_terminal,
+    parse_dither,
+    parse_format,
+    parse_state,
+)
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "AsyncVoxprintClient",
+    "Cancelled",
+    "ChannelConfig",
+    "DeadlineExceeded",
+    "Dither",
+    "Format",
+    "InvalidArgument",
+    "JobState",
+    "NotFound",
+    "NotReady",
+    "PermissionDenied",
+    "TooLarge",
+    "Unauthenticated",
+    "Unavailable",
+    "VoxprintClient",
+    "VoxprintError",
+    "enum_label",
+    "has_picture",
+    "is_terminal",
+    "parse_dither",
+    "parse_format",
+    "parse_state",
+]

@@ -1,0 +1,28 @@
+"""Request messages for the unary calls, built the same way by the sync and the asyncio client."""
+
+from __future__ import annotations
+
+from voxprint.v1 import voxprint_pb2
+
+from .formats import parse_format, parse_state
+
+#: Page size used when iterating over every job: the server's maximum, fewest round trips.
+ALL_JOBS_PAGE_SIZE = 500
+
+
+def get_request(job_id: str) -> voxprint_pb2.GetJobRequest:
+    return voxprint_pb2.GetJobRequest(job_id=job_id)
+
+
+def fetch_request(job_id: str, format: str | int) -> voxprint_pb2.FetchRequest:
+    return voxprint_pb2.FetchRequest(job_id=job_id, format=parse_format(format))
+
+
+def list_request(
+    page_size: int = 0, page_token: str = "", state: str | int | None = None
+) -> voxprint_pb2.ListJobsRequest:
+    return voxprint_pb2.ListJobsRequest(
+        page_size=page_size,
+        page_token=page_token,
+        state=parse_state(state) if state is not None else voxprint_pb2.JOB_STATE_UNSPECIFIED,
+    )
