@@ -23,7 +23,7 @@ from .errors import (
     Unavailable,
     VoxprintError,
 )
-from .formats import (
+from ._formats import (
     Dither,
     Format,
     JobState,

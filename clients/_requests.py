@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voxprint.v1 import voxprint_pb2
 
-from .formats import parse_format, parse_state
+from ._formats import parse_format, parse_state
 
 #: Page size used when iterating over every job: the server's maximum, fewest round trips.
 ALL_JOBS_PAGE_SIZE = 500

@@ -18,7 +18,7 @@ from typing import BinaryIO, Union
 
 from voxprint.v1 import voxprint_pb2
 
-from .formats import parse_dither
+from ._formats import parse_dither
 
 #: Big enough that per-message overhead is noise, small enough that the progress bar moves and
 #: no message comes near gRPC's 4 MiB cap.

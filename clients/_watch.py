@@ -16,7 +16,7 @@ import grpc
 from voxprint.v1 import voxprint_pb2
 
 from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
-from .formats import is_terminal
+from ._formats import is_terminal
 
 #: Failures that say "the stream broke", not "the request is wrong": worth subscribing again.
 RESUMABLE_CODES = frozenset(
