@@ -13,7 +13,7 @@ from server.app import MAX_MESSAGE_BYTES, VoxprintServer
 from server.config import Settings
 from server.illustrators import Illustrator
 from server.transcribers import Transcriber
-from voxprint.v1 import voxprint_pb2_grpc
+from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
 
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
@@ -54,3 +54,18 @@ def offline_settings(data_dir: Path, **overrides) -> Settings:
     """Offline backends named explicitly, so API keys in the environment change nothing."""
     base = Settings(listen="127.0.0.1:0", data_dir=data_dir, transcriber="whisper", illustrator="pictogram")
     return replace(base, **overrides)
+
+
+def submit_requests(data: bytes, *, filename: str = "recording.wav", request_id: str = "",
+                    chunk_size: int = 64 * 1024, width: int = 0, dither: int = 0):
+    """The request stream of a Submit: metadata first, then the audio in chunks."""
+    options = voxprint_pb2.PrintOptions(width=width, dither=dither)
+    yield voxprint_pb2.SubmitRequest(metadata=voxprint_pb2.SubmitMetadata(
+        filename=filename, request_id=request_id, options=options))
+    for start in range(0, len(data), chunk_size):
+        yield voxprint_pb2.SubmitRequest(audio_chunk=data[start:start + chunk_size])
+
+
+def watch_events(stub: voxprint_pb2_grpc.VoxprintStub, job_id: str, timeout: float = 120) -> list[voxprint_pb2.JobEvent]:
+    """Every event of a Watch stream, until the server ends it."""
+    return list(stub.Watch(voxprint_pb2.WatchRequest(job_id=job_id), timeout=timeout))
