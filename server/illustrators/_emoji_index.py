@@ -16,8 +16,10 @@ Matching, in transcript order:
 * stop words never match on their own;
 * a number said shortly before a pictogram ("two penguins", "3 big dogs") sets how many copies
   are drawn, capped at :data:`MAX_COPIES`; "zero cats" draws no cat;
-* one emoji named twice is drawn once, with the counts added; the whole scene holds at most
-  :data:`MAX_GLYPHS` glyphs, later pictograms giving way to earlier ones.
+* a thing mentioned again is the same thing ("two penguins … the penguins swam" draws two):
+  it is drawn as many times as the largest count it was given;
+* the whole scene holds at most :data:`MAX_GLYPHS` glyphs: each kind of thing said gets one
+  before any gets extra copies, and earlier things get theirs first.
 """
 
 from __future__ import annotations
@@ -110,15 +112,14 @@ _NUMBER_WORDS = {
 _LONGEST_COUNT_DIGITS = 3
 """Longer digit runs are years or amounts ("in 2024 the cat …"), not how many things there are."""
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.,;:!?]")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[.,;:!?]")
 
 
 @dataclass(frozen=True)
 class Pictogram:
-    """One emoji to draw, ``count`` times, and the words of the transcript that named it."""
+    """One emoji to draw, ``count`` times."""
 
     glyph: str
-    words: str
     count: int
 
 
@@ -215,7 +216,7 @@ def _clauses(transcript: str) -> Iterator[list[str]]:
     """Lower-case words, split at punctuation so no phrase or count reaches across it."""
     clause: list[str] = []
     for token in _TOKEN.findall(transcript.lower().replace("’", "'")):
-        if token.isalnum() or "'" in token:
+        if token[0].isalnum():
             clause.append(re.sub(r"'s$", "", token).replace("'", ""))
         elif clause:
             yield clause
@@ -257,7 +258,6 @@ def find_pictograms(
     cannot be drawn falls back to its next candidate.
     """
     counts: dict[str, int] = {}
-    words_for: dict[str, str] = {}
     for words in _clauses(transcript):
         pending: tuple[int, int] | None = None  # (number said, position said)
         position = 0
@@ -276,14 +276,18 @@ def find_pictograms(
             if pending is not None and position - pending[1] - 1 <= NUMBER_REACH:
                 count = pending[0]
             pending = None
-            counts[glyph] = counts.get(glyph, 0) + count
-            words_for.setdefault(glyph, " ".join(words[position : position + size]))
+            counts[glyph] = max(count, counts.get(glyph, count))
             position += size
-    pictograms: list[Pictogram] = []
-    room = MAX_GLYPHS
-    for glyph, count in counts.items():
-        drawn = min(count, MAX_COPIES, room)
-        if drawn > 0:
-            pictograms.append(Pictogram(glyph, words_for[glyph], drawn))
-            room -= drawn
+    return _fit_to_scene(counts)
+
+
+def _fit_to_scene(counts: dict[str, int]) -> list[Pictogram]:
+    """Cap the counts: every kind of thing said gets one glyph before any gets extra copies."""
+    kinds = [glyph for glyph, count in counts.items() if count > 0][:MAX_GLYPHS]
+    room = MAX_GLYPHS - len(kinds)
+    pictograms = []
+    for glyph in kinds:
+        extra = min(counts[glyph], MAX_COPIES, 1 + room) - 1
+        room -= extra
+        pictograms.append(Pictogram(glyph, 1 + extra))
     return pictograms

@@ -102,8 +102,12 @@ def _line_height(font: ImageFont.FreeTypeFont) -> int:
     return ascent + descent
 
 
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels; a word wider than a line is split between letters."""
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -> list[str]:
+    """Greedy word wrap to ``width`` pixels, giving up after ``max_lines`` + 1 lines.
+
+    Stopping early keeps fitting a long transcript as cheap as fitting the part that shows. A
+    word wider than a line is split between letters.
+    """
     lines: list[str] = []
     line = ""
     for word in text.split():
@@ -120,6 +124,8 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
                 cut -= 1
             lines.append(line[:cut])
             line = line[cut:]
+        if len(lines) > max_lines:
+            return lines
     if line:
         lines.append(line)
     return lines
@@ -141,17 +147,15 @@ def fit_text(
     If even the last size is too big, the text is cut after the lines that fit and ends in an
     ellipsis, so a long transcript never overflows its box.
     """
-    font = None
+    if not sizes:
+        raise ValueError("fit_text needs at least one font size")
     for size in sizes:
         font = ImageFont.truetype(str(font_path), size)
-        lines = wrap(text, font, width)
         line_height = _line_height(font)
-        if len(lines) <= max_lines and len(lines) * line_height <= height:
+        room = max(1, min(max_lines, height // line_height))
+        lines = wrap(text, font, width, room)
+        if len(lines) <= room:
             return TextBlock(tuple(lines), size, line_height)
-    if font is None:
-        raise ValueError("fit_text needs at least one font size")
-    line_height = _line_height(font)
-    room = max(1, min(max_lines, height // line_height))
-    lines = wrap(text, font, width)[:room]
+    lines = lines[:room]
     lines[-1] = _shorten_to(lines[-1], font, width)
-    return TextBlock(tuple(lines), int(font.size), line_height)
+    return TextBlock(tuple(lines), size, line_height)

@@ -62,7 +62,6 @@ class ScenePlan:
     """Everything on one card: glyphs in their cells and the caption in its box."""
 
     glyphs: tuple[PlacedGlyph, ...]
-    pictograms: tuple[Pictogram, ...]
     caption: TextBlock
     caption_box: Box
 
@@ -82,34 +81,44 @@ class PictogramIllustrator:
         symbola_font: str | os.PathLike[str] | None = None,
         caption_font: str | os.PathLike[str] | None = None,
     ) -> None:
-        """Fonts default to the Debian packages' files (or ``VOXPRINT_SYMBOLA_FONT`` /
-        ``VOXPRINT_CAPTION_FONT``); they are looked up when drawing, so a missing font fails
-        the job with a message saying what to install rather than the server's start."""
+        """Fonts default to ``VOXPRINT_SYMBOLA_FONT`` / ``VOXPRINT_CAPTION_FONT``, else the Debian
+        packages' files. They are looked up when drawing, so a missing font fails the job with a
+        message saying what to install instead of stopping the server from starting."""
         self._symbola_override = symbola_font
         self._caption_override = caption_font
 
     def plan(self, transcript: str) -> ScenePlan:
         """Lay out the card for ``transcript`` without drawing it."""
-        text = " ".join(transcript.split())
-        if not text:
-            raise IllustrationError("the transcript is empty, so there is nothing to draw")
-        drawable = mapped_code_points(SYMBOLA.locate(self._symbola_override))
-        caption_font = DEJAVU_SANS.locate(self._caption_override)
-        pictograms = find_pictograms(text, can_draw=lambda glyph: ord(glyph) in drawable)
-        if not pictograms:
-            return _typographic_card(text, caption_font)
-        return _scene(text, pictograms, caption_font)
+        text = _caption_text(transcript)
+        return _plan(text, *self._fonts())
 
     def illustrate(self, transcript: str) -> bytes:
-        plan = self.plan(transcript)
-        image = _render(
-            plan,
-            SYMBOLA.locate(self._symbola_override),
-            DEJAVU_SANS.locate(self._caption_override),
-        )
+        text = _caption_text(transcript)
+        symbola, caption_font = self._fonts()
+        image = _render(_plan(text, symbola, caption_font), symbola, caption_font)
         encoded = io.BytesIO()
         image.save(encoded, format="PNG")
         return encoded.getvalue()
+
+    def _fonts(self) -> tuple[Path, Path]:
+        """(pictogram font, caption font)."""
+        return SYMBOLA.locate(self._symbola_override), DEJAVU_SANS.locate(self._caption_override)
+
+
+def _caption_text(transcript: str) -> str:
+    """The transcript on one line with single spaces; an empty one is an error."""
+    text = " ".join(transcript.split())
+    if not text:
+        raise IllustrationError("the transcript is empty, so there is nothing to draw")
+    return text
+
+
+def _plan(text: str, symbola: Path, caption_font: Path) -> ScenePlan:
+    drawable = mapped_code_points(symbola)
+    pictograms = find_pictograms(text, can_draw=lambda glyph: ord(glyph) in drawable)
+    if not pictograms:
+        return _typographic_card(text, caption_font)
+    return _scene(text, pictograms, caption_font)
 
 
 def _scene(text: str, pictograms: list[Pictogram], caption_font: Path) -> ScenePlan:
@@ -128,7 +137,6 @@ def _scene(text: str, pictograms: list[Pictogram], caption_font: Path) -> SceneP
     cells = grid_cells([p.count for p in pictograms], scene, GLYPH_GAP)
     return ScenePlan(
         glyphs=tuple(PlacedGlyph(glyph, cell) for glyph, cell in zip(glyphs, cells)),
-        pictograms=tuple(pictograms),
         caption=caption,
         caption_box=caption_box,
     )
@@ -148,7 +156,6 @@ def _typographic_card(text: str, caption_font: Path) -> ScenePlan:
     top = text_area.top + (text_area.height - caption.height) // 2
     return ScenePlan(
         glyphs=(),
-        pictograms=(),
         caption=caption,
         caption_box=Box(text_area.left, top, text_area.width, caption.height),
     )
