@@ -8,10 +8,11 @@ receipt roll).
 Retries are the SDK's own ``HttpRetryOptions``, set from the same :class:`~server.retry.Backoff`
 as AssemblyAI's: 408, 429 and 5xx answers and connection errors are retried with exponential
 backoff and jitter; 400/401/403 are not. What can still go wrong reaches us as
-``errors.ClientError``/``ServerError`` (with ``.code`` and ``.status``), a raw ``httpx``
-transport error, a pydantic ``ValidationError`` when the reply does not parse (e.g. the image's
-base64 is malformed), or a well-formed reply without an image; each becomes an
-:class:`IllustrationError` that says what came back.
+``errors.ClientError``/``ServerError`` (with ``.code`` and ``.status``), a raw ``httpx`` or
+``httpx2`` transport error, a pydantic ``ValidationError`` when the reply does not parse (e.g.
+the image's base64 is malformed), or a well-formed reply without an image; each becomes an
+:class:`IllustrationError` that says what came back. The image itself must decode, within
+``server.images``' size limit, before it is returned.
 """
 
 from __future__ import annotations
@@ -31,6 +32,19 @@ from server.retry import Backoff
 from server.vendor_text import quote_vendor_text
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    # The SDK sends with httpx2, its fork of httpx, when that is installed (google-genai 3.x
+    # depends on it), with httpx otherwise; their exceptions are unrelated classes.
+    try:
+        import httpx2
+    except ImportError:
+        return (httpx.TransportError,)
+    return (httpx.TransportError, httpx2.TransportError)
+
+
+TRANSPORT_ERRORS = _transport_errors()
 
 
 class GeminiIllustrator:
@@ -70,6 +84,8 @@ class GeminiIllustrator:
         self._config = types.GenerateContentConfig(
             response_modalities=["IMAGE"],
             image_config=types.ImageConfig(aspect_ratio=aspect_ratio),
+            # No tools, so nothing to call automatically (and no log line about it per request).
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
 
     @classmethod
@@ -91,7 +107,7 @@ class GeminiIllustrator:
             )
         except errors.APIError as error:
             raise IllustrationError(self._explain(error)) from error
-        except httpx.TransportError as error:
+        except TRANSPORT_ERRORS as error:
             raise IllustrationError(
                 f"could not reach Gemini at {self._where} "
                 f"({self._quote(str(error) or type(error).__name__)})"
