@@ -12,7 +12,7 @@ import emoji
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageFont
 
 from server.config import Settings
 from server.illustrators import IllustrationError, create_illustrator
@@ -24,8 +24,20 @@ from server.illustrators._emoji_index import (
     singular_forms,
     word_index,
 )
-from server.illustrators._pictogram_fonts import DEJAVU_SANS, SYMBOLA, FontSpec, mapped_code_points
-from server.illustrators._pictogram_layout import ELLIPSIS, Box, fit_text, grid_cells, pack_rows, wrap
+from server.illustrators._pictogram_fonts import (
+    DEJAVU_SANS,
+    SYMBOLA,
+    FontSpec,
+    mapped_code_points,
+)
+from server.illustrators._pictogram_layout import (
+    ELLIPSIS,
+    Box,
+    fit_text,
+    grid_cells,
+    pack_rows,
+    wrap,
+)
 from server.illustrators.pictogram import CANVAS_SIZE, CAPTION_SIZES, PictogramIllustrator
 
 INK, PAPER = 0, 255
@@ -94,6 +106,10 @@ def test_words_ending_in_double_s_are_not_plurals() -> None:
 
 def test_stop_words_draw_nothing() -> None:
     assert drawn("I will be on it, and so would you, up there with them") == {}
+
+
+def test_words_whose_emoji_shows_another_sense_draw_nothing() -> None:
+    assert drawn("it prints until it dies") == {}
 
 
 def test_unknown_words_are_ignored() -> None:
@@ -276,8 +292,6 @@ def test_a_lone_glyph_fills_the_narrower_side_of_its_area() -> None:
 
 
 def test_wrapping_splits_a_word_too_long_for_a_line(caption_font: Path) -> None:
-    from PIL import ImageFont
-
     font = ImageFont.truetype(str(caption_font), 40)
     lines = wrap("supercalifragilisticexpialidocious", font, 200, max_lines=10)
     assert len(lines) > 1 and "".join(lines) == "supercalifragilisticexpialidocious"

@@ -13,7 +13,7 @@ Matching, in transcript order:
 * a word also matches the head noun of a longer name ("tree" → evergreen tree) or the subject of
   "X with …" / "X face" names ("beach" → beach with umbrella), ranked below exact names;
 * plurals fold to singular ("penguins", "puppies", "boxes", "leaves", "mice");
-* stop words never match on their own;
+* stop words, and a few words whose emoji shows another sense, never match on their own;
 * a number said shortly before a pictogram ("two penguins", "3 big dogs") sets how many copies
   are drawn, capped at :data:`MAX_COPIES`; "zero cats" draws no cat;
 * a thing mentioned again is the same thing ("two penguins … the penguins swam" draws two):
@@ -61,6 +61,10 @@ _STOP_WORDS = frozenset(
     """.split()
 )
 
+# Words whose only emoji pictures their rarer sense: "the battery dies" is no die (🎲), and "it
+# prints" no paw prints (🐾).
+_MISLEADING_WORDS = frozenset({"die", "dies", "prints"})
+
 # Everyday words that no emoji is named by, pointed at the CLDR name that pictures them best.
 SYNONYMS: dict[str, str] = {
     "kitten": "cat",
@@ -79,6 +83,7 @@ SYNONYMS: dict[str, str] = {
     "flower": "tulip",
     "night": "night_with_stars",
     "city": "cityscape",
+    "stop": "stop_sign",
 }
 
 _IRREGULAR_PLURALS = {
@@ -185,9 +190,13 @@ def word_index() -> dict[str, tuple[tuple[str, int], ...]]:
         if (glyph := by_name.get(_phrase_of(name))) is not None:
             offer(word, glyph, (_SYNONYM, 1, ord(glyph)))
     return {
-        key: tuple((glyph, candidates[glyph][0]) for glyph in sorted(candidates, key=candidates.get))
+        key: tuple((glyph, rank[0]) for glyph, rank in sorted(candidates.items(), key=_by_rank))
         for key, candidates in ranked.items()
     }
+
+
+def _by_rank(candidate: tuple[str, tuple[int, int, int]]) -> tuple[int, int, int]:
+    return candidate[1]
 
 
 def singular_forms(word: str) -> list[str]:
@@ -236,7 +245,7 @@ def _match_at(
     index = word_index()
     for size in range(min(LONGEST_PHRASE, len(words) - start), 0, -1):
         *leading, last = words[start : start + size]
-        if size == 1 and last in _STOP_WORDS:
+        if size == 1 and (last in _STOP_WORDS or last in _MISLEADING_WORDS):
             return None
         found = [
             (tier, form_order, glyph)
