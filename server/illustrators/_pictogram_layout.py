@@ -141,9 +141,10 @@ def _shorten_to(line: str, font: ImageFont.FreeTypeFont, width: int) -> str:
 
 
 def fit_text(
-    text: str, font_path: Path, width: int, height: int, sizes: range, max_lines: int
+    text: str, font_path: Path, width: int, height: int, sizes: range, max_lines: int | None = None
 ) -> TextBlock:
-    """``text`` in the largest of ``sizes`` (largest first) that fits ``width`` × ``height``.
+    """``text`` in the largest of ``sizes`` (largest first) that fits ``width`` × ``height``,
+    in at most ``max_lines`` lines (by default, as many as fit).
 
     If even the last size is too big, the text is cut after the lines that fit and ends in an
     ellipsis, so a long transcript never overflows its box.
@@ -153,7 +154,9 @@ def fit_text(
     for size in sizes:
         font = ImageFont.truetype(str(font_path), size)
         line_height = _line_height(font)
-        room = max(1, min(max_lines, height // line_height))
+        room = max(1, height // line_height)
+        if max_lines is not None:
+            room = min(room, max_lines)
         lines = wrap(text, font, width, room)
         if len(lines) <= room:
             return TextBlock(tuple(lines), size, line_height)

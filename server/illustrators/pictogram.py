@@ -151,7 +151,6 @@ def _typographic_card(text: str, caption_font: Path) -> ScenePlan:
         width=text_area.width,
         height=text_area.height,
         sizes=CARD_SIZES,
-        max_lines=text_area.height,  # as many as the height allows
     )
     top = text_area.top + (text_area.height - caption.height) // 2
     return ScenePlan(
@@ -212,7 +211,6 @@ def _render(plan: ScenePlan, symbola: Path, caption_font: Path) -> Image.Image:
     font = ImageFont.truetype(str(caption_font), plan.caption.font_size)
     box = plan.caption_box
     for number, line in enumerate(plan.caption.lines):
-        left = box.left + (box.width - font.getlength(line)) / 2
-        draw.text((round(left), box.top + number * plan.caption.line_height), line, font=font,
-                  fill=_INK)
+        left = round(box.left + (box.width - font.getlength(line)) / 2)
+        draw.text((left, box.top + number * plan.caption.line_height), line, font=font, fill=_INK)
     return image.point(_TO_BLACK_AND_WHITE)
