@@ -6,7 +6,7 @@ from voxprint.v1 import voxprint_pb2
 
 from ._formats import parse_format, parse_state
 
-#: Page size used when iterating over every job: the server's maximum, fewest round trips.
+#: Default page size when iterating over every job: the server's maximum, fewest round trips.
 ALL_JOBS_PAGE_SIZE = 500
 
 

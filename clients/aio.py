@@ -127,11 +127,13 @@ class AsyncVoxprintClient:
                 timeout=self.config.timeout,
             )
 
-    async def iter_jobs(self, state: str | int | None = None) -> AsyncIterator[voxprint_pb2.Job]:
+    async def iter_jobs(
+        self, state: str | int | None = None, page_size: int = ALL_JOBS_PAGE_SIZE
+    ) -> AsyncIterator[voxprint_pb2.Job]:
         """Every job, newest first, fetching pages as the iteration needs them."""
         page_token = ""
         while True:
-            page = await self.list(ALL_JOBS_PAGE_SIZE, page_token, state)
+            page = await self.list(page_size, page_token, state)
             for job in page.jobs:
                 yield job
             if not page.next_page_token:

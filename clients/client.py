@@ -137,11 +137,13 @@ class VoxprintClient:
                 timeout=self.config.timeout,
             )
 
-    def iter_jobs(self, state: str | int | None = None) -> Iterator[voxprint_pb2.Job]:
+    def iter_jobs(
+        self, state: str | int | None = None, page_size: int = ALL_JOBS_PAGE_SIZE
+    ) -> Iterator[voxprint_pb2.Job]:
         """Every job, newest first, fetching pages as the iteration needs them."""
         page_token = ""
         while True:
-            page = self.list(ALL_JOBS_PAGE_SIZE, page_token, state)
+            page = self.list(page_size, page_token, state)
             yield from page.jobs
             if not page.next_page_token:
                 return

@@ -1,0 +1,467 @@
+"""``voxprint``: submit recordings, follow jobs, fetch results and print them, from a shell."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+import rasterizer
+from voxprint.v1 import voxprint_pb2
+
+from . import escpos, printers
+from ._cli_output import LiveFollow, job_table, jobs_table, message_json, problem_text
+from ._formats import Dither, Format, JobState, enum_labels
+from .channel import DEFAULT_TARGET, ChannelConfig
+from .client import VoxprintClient
+from .errors import InvalidArgument, NotFound, NotReady, TooLarge, Unavailable, VoxprintError
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SERVER = 3
+EXIT_NOT_FOUND = 4
+EXIT_NOT_READY = 5
+EXIT_LOCAL = 6
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  the job failed (or has no picture when one was asked for)
+  2  usage error, or the server rejected the request as invalid
+  3  server unreachable, timed out, or another server error
+  4  no such job
+  5  result not available yet (job still running) or never (image step failed)
+  6  printer or local file error
+"""
+
+#: File names ``fetch`` uses when -o is not given.
+DEFAULT_OUTPUT_NAMES = {"png": "{id}.png", "raw": "{id}.bin", "preview": "{id}-preview.png"}
+
+
+class CliFailure(Exception):
+    """Ends the command with a one-line message and an exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def exit_code_for(error: Exception) -> int:
+    if isinstance(error, CliFailure):
+        return error.exit_code
+    if isinstance(error, NotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(error, NotReady):
+        return EXIT_NOT_READY
+    if isinstance(error, (InvalidArgument, TooLarge)):
+        return EXIT_USAGE
+    if isinstance(error, VoxprintError):
+        return EXIT_SERVER
+    return EXIT_LOCAL  # PrinterError, OSError
+
+
+def one_line(error: Exception) -> str:
+    if isinstance(error, VoxprintError):
+        text = f"{error.message} ({error.code.name.lower().replace('_', ' ')})"
+    elif isinstance(error, OSError) and error.filename:
+        text = f"{error.filename}: {error.strerror}"
+    else:
+        text = str(error)
+    return " ".join(text.split())
+
+
+CONNECTION_OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("--server", {"metavar": "HOST:PORT", "envvar": "VOXPRINT_SERVER", "default": DEFAULT_TARGET,
+                  "help": "The voxprint server."}),
+    ("--token", {"metavar": "TOKEN", "envvar": "VOXPRINT_TOKEN",
+                 "help": "Sent as 'authorization: Bearer TOKEN' metadata."}),
+    ("--tls-ca", {"metavar": "PEM", "envvar": "VOXPRINT_TLS_CA",
+                  "type": click.Path(exists=True, dir_okay=False, path_type=Path),
+                  "help": "Use TLS, trusting this root certificate."}),
+    ("--tls", {"is_flag": True, "help": "Use TLS with the system's root certificates."}),
+    ("--timeout", {"metavar": "SECONDS", "type": click.FloatRange(min=0, min_open=True), "default": 30.0,
+                   "help": "Deadline for each request."}),
+]
+
+
+def connection_options(command: Callable[..., Any], *, shared: bool) -> Callable[..., Any]:
+    """The connection flags, on the group (``shared``: with env variables and defaults) or on a
+    subcommand (no defaults, so an unset flag there leaves the group's value in force)."""
+    for name, spec in reversed(CONNECTION_OPTIONS):
+        spec = dict(spec)
+        if shared:
+            spec.update(show_default=True, show_envvar=True)
+        else:
+            spec.pop("envvar", None)
+            spec["default"] = None
+        command = click.option(name, **spec)(command)
+    return command
+
+
+def channel_config(server: str | None, token: str | None, tls_ca: Path | None, tls: bool | None,
+                   timeout: float | None, base: ChannelConfig | None = None) -> ChannelConfig:
+    values = {
+        "target": server,
+        "token": token or None,
+        "root_certificates": tls_ca.read_bytes() if tls_ca else None,
+        "tls": tls or None,
+        "timeout": timeout,
+    }
+    return replace(base or ChannelConfig(), **{key: value for key, value in values.items() if value is not None})
+
+
+@dataclass
+class Cli:
+    """What every subcommand shares: the connection, the --debug switch, where output goes."""
+
+    config: ChannelConfig
+    debug: bool
+    out: Console
+    err: Console
+
+
+class VoxprintGroup(click.Group):
+    """Turns expected failures into one ``voxprint: error: …`` line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            ctx.exit(EXIT_INTERRUPTED)
+        except (VoxprintError, printers.PrinterError, CliFailure, OSError) as error:
+            if ctx.obj is not None and ctx.obj.debug:
+                raise
+            click.echo(f"voxprint: error: {one_line(error)}", err=True)
+            ctx.exit(exit_code_for(error))
+
+
+@click.group(cls=VoxprintGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, envvar="VOXPRINT_DEBUG", help="Show tracebacks instead of one-line errors.")
+@functools.partial(connection_options, shared=True)
+@click.version_option(package_name="voxprint")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, **connection: Any) -> None:
+    """Turn a spoken phrase into a picture on a thermal printer.
+
+    \b
+    Quick start (server on 127.0.0.1:50051):
+      voxprint submit kitchen.wav --png pic.png --preview dots.png
+      voxprint print JOB_ID --to tcp://192.168.1.50:9100
+      voxprint rasterize photo.jpg -o photo.bin --preview photo-dots.png
+
+    The connection flags work here or after any command
+    (`voxprint --server hub:50051 list` = `voxprint list --server hub:50051`).
+    Run `voxprint COMMAND --help` for examples.
+    """
+    ctx.obj = Cli(channel_config(**connection), debug, Console(), Console(stderr=True))
+
+
+def server_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Adds the connection flags and hands the command a connected ``client`` first."""
+
+    @functools.wraps(command)
+    def with_client(*args: Any, server: str | None, token: str | None, tls_ca: Path | None, tls: bool | None,
+                    timeout: float | None, **kwargs: Any) -> None:
+        config = channel_config(server, token, tls_ca, tls, timeout, base=cli_state().config)
+        with VoxprintClient(config) as client:
+            try:
+                command(client, *args, **kwargs)
+            except Unavailable as error:
+                raise CliFailure(
+                    f"voxprint server {config.target} unavailable: {one_line(error)}", EXIT_SERVER
+                ) from error
+
+    return connection_options(with_client, shared=False)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+output_path = click.Path(dir_okay=False, path_type=Path)
+
+
+def cli_state() -> Cli:
+    return click.get_current_context().find_object(Cli)  # type: ignore[return-value]
+
+
+def print_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False))
+
+
+def upload(client: VoxprintClient, recording: Path, show_progress: bool, **submit_options: Any) -> voxprint_pb2.Job:
+    source: Path | BinaryIO = sys.stdin.buffer if str(recording) == "-" else recording
+    filename = "stdin.wav" if str(recording) == "-" else None
+    if not show_progress:
+        return client.submit(source, filename=filename, **submit_options)
+    columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=cli_state().err, transient=True) as progress:
+        task = progress.add_task("upload", total=None)
+        return client.submit(
+            source,
+            filename=filename,
+            progress=lambda sent, total: progress.update(task, completed=sent, total=total),
+            **submit_options,
+        )
+
+
+def follow(client: VoxprintClient, job_id: str, *, timeout: float | None, live: bool,
+           on_event: Callable[[voxprint_pb2.JobEvent], None] | None = None) -> voxprint_pb2.Job:
+    """Watch the job to its end, showing each stage (``live``) and/or handing events on."""
+    view = LiveFollow(cli_state().err) if live else None
+    job = None
+    with view or nullcontext():
+        for event in client.watch(job_id, timeout=timeout):
+            job = event.job
+            if view is not None:
+                view.show(job)
+            if on_event is not None:
+                on_event(event)
+        assert job is not None, "a watch ends with a terminal job"
+        if view is not None:
+            view.finish(job)
+    return job
+
+
+def check_outcome(job: voxprint_pb2.Job, *, wants_picture: bool) -> None:
+    """Fail for a FAILED job, or for a missing picture when the caller asked for one."""
+    problem = problem_text(job)
+    if job.state == voxprint_pb2.JOB_STATE_FAILED or (problem and wants_picture):
+        raise CliFailure(problem or "job failed", EXIT_JOB_FAILED)
+    if problem:
+        cli_state().err.print(f"[yellow]warning:[/] {problem}")
+
+
+def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -> voxprint_pb2.FetchResponse:
+    response = client.fetch(job_id, format)
+    if str(path) == "-":
+        sys.stdout.buffer.write(response.data)
+        sys.stdout.buffer.flush()
+    else:
+        path.write_bytes(response.data)
+    return response
+
+
+@cli.command()
+@click.argument("recording", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--png", type=output_path, help="Write the generated picture here.")
+@click.option("--raw", type=output_path, help="Write the LSB-first printer raster here.")
+@click.option("--preview", type=output_path, help="Write a PNG of the 1-bit raster here.")
+@click.option("--width", type=click.IntRange(8, 2048), help="Printer width in dots (384 = 58 mm, 576 = 80 mm).")
+@click.option("--dither", type=click.Choice(enum_labels(Dither)), help="Dithering algorithm.")
+@click.option("--request-id", help="Idempotency key: resubmitting with it returns the same job.")
+@click.option("--no-wait", is_flag=True, help="Print the job as soon as it is queued; do not follow it.")
+@click.option("--wait-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              metavar="SECONDS", help="Give up following the job after this long.")
+@json_option
+@server_options
+def submit(client: VoxprintClient, recording: Path, png: Path | None, raw: Path | None, preview: Path | None,
+           width: int | None, dither: str | None, request_id: str | None, no_wait: bool, wait_timeout: float,
+           as_json: bool) -> None:
+    """Upload RECORDING (WAV, FLAC, OGG, MP3…; '-' for stdin) and follow it to the end.
+
+    Shows an upload bar, then each stage with the time since the upload and the
+    transcript the moment it exists. Exits 0 when the job completes.
+
+    \b
+    Examples:
+      voxprint submit kitchen.wav
+      voxprint submit kitchen.wav --png pic.png --raw pic.bin --preview dots.png
+      voxprint submit kitchen.wav --width 576 --dither atkinson --json
+      arecord -f S16_LE -r 16000 -d 4 -t wav - | voxprint submit -
+      voxprint submit kitchen.wav --no-wait --json | jq -r .id
+    """
+    outputs = {name: path for name, path in (("png", png), ("raw", raw), ("preview", preview)) if path}
+    if no_wait and outputs:
+        raise click.UsageError("--no-wait cannot write --png/--raw/--preview: the job is not done yet")
+    interactive = not as_json
+    job = upload(client, recording, interactive, request_id=request_id, width=width, dither=dither)
+    if interactive:
+        cli_state().err.print(f"job [bold]{job.id}[/]")
+    if not no_wait:
+        job = follow(client, job.id, timeout=wait_timeout, live=interactive)
+    if as_json:
+        print_json(message_json(job))
+    if no_wait:
+        return
+    check_outcome(job, wants_picture=bool(outputs))
+    for name, path in outputs.items():
+        write_result(client, job.id, name, path)
+        if interactive:
+            cli_state().err.print(f"wrote {name} → {path}")
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--wait-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Give up after this long (default: follow until the job ends).")
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line on stdout.")
+@server_options
+def watch(client: VoxprintClient, job_id: str, wait_timeout: float | None, as_json: bool) -> None:
+    """Follow JOB_ID live until it completes or fails (reconnects if the stream drops).
+
+    \b
+    Examples:
+      voxprint watch 5a0b3c1e-8f4d-4e2a-9c77-0d8b1f2e3a45
+      voxprint watch $ID --json | jq -c '{state: .job.state, transcript: .job.transcript}'
+    """
+    job = follow(client, job_id, timeout=wait_timeout, live=not as_json,
+                 on_event=(lambda event: print_json(message_json(event))) if as_json else None)
+    check_outcome(job, wants_picture=False)
+
+
+@cli.command()
+@click.argument("job_id")
+@json_option
+@server_options
+def get(client: VoxprintClient, job_id: str, as_json: bool) -> None:
+    """Show JOB_ID: state, transcript, errors, sizes, backends, timings.
+
+    \b
+    Examples:
+      voxprint get $ID
+      voxprint get $ID --json | jq -r .transcript
+    """
+    job = client.get(job_id)
+    if as_json:
+        print_json(message_json(job))
+    else:
+        cli_state().out.print(job_table(job))
+
+
+@cli.command(name="list")
+@click.option("--state", type=click.Choice(enum_labels(JobState)), help="Only jobs in this state.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many (0 = all).")
+@json_option
+@server_options
+def list_jobs(client: VoxprintClient, state: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first.
+
+    \b
+    Examples:
+      voxprint list
+      voxprint list --state failed --limit 0
+      voxprint list --json | jq -r '.[].id'
+    """
+    page_size = min(limit, 500) if limit else 500
+    jobs = list(islice(client.iter_jobs(state, page_size=page_size), limit or None))
+    if as_json:
+        print_json([message_json(job) for job in jobs])
+    else:
+        cli_state().out.print(jobs_table(jobs))
+
+
+@cli.command()
+@click.argument("job_id")
+@click.option("--format", "format_name", type=click.Choice(enum_labels(Format)), required=True,
+              help="png: the picture; raw: the LSB-first printer raster; preview: PNG of the raster.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Where to write ('-' = stdout). Default: JOB_ID.png, JOB_ID.bin or JOB_ID-preview.png.")
+@json_option
+@server_options
+def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | None, as_json: bool) -> None:
+    """Download a result of JOB_ID.
+
+    \b
+    Examples:
+      voxprint fetch $ID --format png -o picture.png
+      voxprint fetch $ID --format raw -o - | xxd | head
+      voxprint fetch $ID --format preview --json
+    """
+    path = output or Path(DEFAULT_OUTPUT_NAMES[format_name].format(id=job_id))
+    response = write_result(client, job_id, format_name, path)
+    summary = {
+        "path": str(path),
+        "content_type": response.content_type,
+        "width": response.width,
+        "height": response.height,
+        "bytes_per_row": response.bytes_per_row,
+        "size_bytes": len(response.data),
+    }
+    if as_json:
+        print_json(summary)
+    elif str(path) != "-":
+        cli_state().err.print(f"wrote {format_name} ({response.width}×{response.height}, {len(response.data)} bytes) → {path}")
+
+
+@cli.command(name="print")
+@click.argument("job_id")
+@click.option("--to", "destination", required=True, metavar="tcp://HOST[:PORT] | PATH",
+              help="A network printer's raw port (9100 by default), a device like /dev/usb/lp0, or a file.")
+@click.option("--band-rows", type=click.IntRange(1, 0xFFFF), default=escpos.DEFAULT_BAND_ROWS, show_default=True,
+              help="Rows per GS v 0 band; lower it if your printer drops lines.")
+@click.option("--feed", type=click.IntRange(0, 255), default=escpos.DEFAULT_FEED_LINES, show_default=True,
+              help="Blank lines fed after the picture.")
+@click.option("--cut", is_flag=True, help="Cut the paper afterwards (printers with a cutter).")
+@click.option("--printer-timeout", type=click.FloatRange(min=0, min_open=True), default=printers.DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS", help="Give up on an unresponsive network printer.")
+@server_options
+def print_job(client: VoxprintClient, job_id: str, destination: str, band_rows: int, feed: int, cut: bool,
+              printer_timeout: float) -> None:
+    """Print JOB_ID's picture on an ESC/POS receipt printer.
+
+    Fetches the raster and sends it as ESC/POS: ESC @, GS v 0 raster bands
+    (MSB-first, 1 = black), then a feed.
+
+    \b
+    Examples:
+      voxprint print $ID --to tcp://192.168.1.50:9100
+      voxprint print $ID --to /dev/usb/lp0 --cut
+      voxprint print $ID --to job.escpos        # keep the bytes; cat job.escpos > /dev/usb/lp0
+    """
+    target = printers.parse_destination(destination)
+    raster = client.fetch(job_id, voxprint_pb2.FORMAT_RAW)
+    stream = escpos.encode(raster, band_rows=band_rows, feed_lines=feed, cut=cut)
+    printers.send(stream, target, timeout=printer_timeout)
+    cli_state().err.print(f"sent {raster.width}×{raster.height} dots ({len(stream)} bytes of ESC/POS) → {target}")
+
+
+@cli.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=output_path, required=True, help="Where to write the packed raster.")
+@click.option("--preview", type=output_path, help="Also write a PNG of the dots as they will print.")
+@click.option("--width", type=int, default=384, show_default=True, help="Dots per row: 384 (58 mm) or 576 (80 mm).")
+@click.option("--dither", type=click.Choice(enum_labels(Dither)), default="floyd-steinberg", show_default=True)
+@click.option("--bit-order", type=click.Choice(["lsb", "msb"]), default="lsb", show_default=True,
+              help="lsb: cat printers and `fetch --format raw`; msb: ESC/POS and most other printers.")
+@json_option
+def rasterize(image: Path, output: Path, preview: Path | None, width: int, dither: str, bit_order: str,
+              as_json: bool) -> None:
+    """Turn IMAGE into a 1-bit printer raster locally (no server needed).
+
+    \b
+    Examples:
+      voxprint rasterize photo.jpg -o photo.bin --preview photo-dots.png
+      voxprint rasterize logo.png -o logo.bin --width 576 --dither atkinson --bit-order msb
+    """
+    try:
+        raster = rasterizer.rasterize(image.read_bytes(), width=width, dither=dither, bit_order=bit_order)
+    except ValueError as error:
+        raise CliFailure(f"{image}: {error}", EXIT_USAGE) from error
+    output.write_bytes(raster.data)
+    if preview:
+        preview.write_bytes(rasterizer.preview(raster))
+    summary = {"path": str(output), "width": raster.width, "height": raster.height,
+               "bytes_per_row": raster.bytes_per_row, "bit_order": raster.bit_order}
+    if as_json:
+        print_json(summary)
+    else:
+        cli_state().err.print(f"wrote {raster.width}×{raster.height} dots, {raster.bytes_per_row} bytes/row "
+                              f"({raster.bit_order}-first) → {output}")
+
+
+def main() -> None:
+    cli(prog_name="voxprint")
+
+
+if __name__ == "__main__":
+    main()
