@@ -42,6 +42,11 @@ class SessionKey:
         return cls(f"raw:{address[0]}:{address[1]}", session)
 
     @property
+    def device_id(self) -> int | None:
+        """The framed device's id; None for a raw sender, which has no protocol to reply in."""
+        return int(self.device[4:], 16) if self.device.startswith("dev:") else None
+
+    @property
     def request_id(self) -> str:
         """Idempotency key for Submit: the same recording always maps to the same job."""
         return f"gw-{self.device}-{self.session:x}"

@@ -1,0 +1,195 @@
+"""Where a finished printout goes: back to the device over UDP, to an ESC/POS printer, or to disk.
+
+A gateway has one or more destinations (`--deliver`), each a `Delivery`:
+
+* "udp" — `UdpDelivery`: the Fetch RAW raster, cut into numbered RASTER chunks sent to the
+  device's address. The device asks again (RESEND) for chunks it missed and ACKs when whole; the
+  gateway keeps each raster for `retention` seconds or until ACKed. docs/udp-protocol.md.
+* "tcp://HOST[:PORT]" or a file/character device — `PrinterDelivery`: ESC/POS bytes.
+* an existing directory — `DirectoryDelivery`: one ESC/POS file per job, `<job-id>.escpos`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+from clients import escpos, printers
+from clients.gateway.assembler import Address, SessionKey
+from clients.gateway.counters import Counters
+from clients.gateway.protocol import MAX_RASTER_PAYLOAD, RasterChunk, Resend, encode, raster_crc32
+from voxprint.v1 import voxprint_pb2
+
+logger = logging.getLogger(__name__)
+
+SendDatagram = Callable[[bytes, Address], None]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The framed device a printout belongs to and where it last sent from."""
+
+    device_id: int
+    session_id: int
+    address: Address
+
+    @property
+    def key(self) -> SessionKey:
+        return SessionKey.framed(self.device_id, self.session_id)
+
+
+class Delivery(Protocol):
+    name: str
+
+    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
+                      raster: voxprint_pb2.FetchResponse) -> None:
+        """Send the raster on; `recipient` is None for raw-mode devices (no protocol to reply)."""
+
+
+@dataclass
+class _Transfer:
+    recipient: Recipient
+    chunks: list[bytes]  # encoded datagrams, by index
+    expires: float
+
+
+class UdpDelivery:
+    name = "udp"
+
+    def __init__(self, send: SendDatagram, counters: Counters, clock: Callable[[], float], *,
+                 chunk_size: int = 1024, chunk_interval: float = 0.002,
+                 retention: float = 120.0) -> None:
+        if not 1 <= chunk_size <= MAX_RASTER_PAYLOAD:
+            raise ValueError(f"chunk size must be 1..{MAX_RASTER_PAYLOAD} bytes")
+        self._send = send
+        self._counters = counters
+        self._clock = clock
+        self._chunk_size = chunk_size
+        # Microcontrollers have a handful of receive buffers: a burst would overrun them.
+        self._chunk_interval = chunk_interval
+        self._retention = retention
+        self._transfers: dict[SessionKey, _Transfer] = {}
+        self._resending: set[asyncio.Task[None]] = set()
+
+    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
+                      raster: voxprint_pb2.FetchResponse) -> None:
+        if recipient is None:
+            self._counters.incr("deliveries.udp.skipped_raw_device")
+            return
+        transfer = _Transfer(recipient, self._chunks(recipient, job, raster),
+                             self._clock() + self._retention)
+        self._transfers[recipient.key] = transfer
+        await self._send_chunks(transfer, range(len(transfer.chunks)))
+        self._counters.incr("deliveries.udp.sent")
+
+    def resend(self, request: Resend, address: Address) -> None:
+        """Answer a device's RESEND from `address` (where it is now)."""
+        transfer = self._transfers.get(SessionKey.framed(request.device_id, request.session_id))
+        if transfer is None:
+            self._counters.incr("resends.unknown_session")
+            return
+        transfer.recipient = Recipient(request.device_id, request.session_id, address)
+        transfer.expires = self._clock() + self._retention
+        wanted = [i for i in request.chunk_indices if i < len(transfer.chunks)]
+        indices = wanted if request.chunk_indices else range(len(transfer.chunks))
+        self._counters.incr("resends.requests")
+        self._counters.incr("resends.chunks", len(indices))
+        task = asyncio.create_task(self._send_chunks(transfer, indices))
+        self._resending.add(task)
+        task.add_done_callback(self._resent)
+
+    def acknowledge(self, key: SessionKey) -> None:
+        if self._transfers.pop(key, None) is not None:
+            self._counters.incr("deliveries.udp.acknowledged")
+
+    async def close(self) -> None:
+        for task in list(self._resending):
+            task.cancel()
+        await asyncio.gather(*self._resending, return_exceptions=True)
+
+    def _resent(self, task: asyncio.Task[None]) -> None:
+        self._resending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("resending raster chunks failed", exc_info=task.exception())
+
+    def expire(self) -> None:
+        """Forget rasters nobody asked about for `retention` seconds."""
+        now = self._clock()
+        for key in [key for key, t in self._transfers.items() if t.expires <= now]:
+            del self._transfers[key]
+            self._counters.incr("deliveries.udp.unacknowledged")
+
+    def _chunks(self, recipient: Recipient, job: voxprint_pb2.Job,
+                raster: voxprint_pb2.FetchResponse) -> list[bytes]:
+        data = raster.data
+        count = max(1, math.ceil(len(data) / self._chunk_size))
+        crc = raster_crc32(data)
+        return [
+            encode(RasterChunk(recipient.device_id, recipient.session_id, uuid.UUID(job.id),
+                               raster.width, raster.height, raster.bytes_per_row,
+                               self._chunk_size, index, count, crc,
+                               data[index * self._chunk_size:(index + 1) * self._chunk_size]))
+            for index in range(count)
+        ]
+
+    async def _send_chunks(self, transfer: _Transfer, indices: range | list[int]) -> None:
+        for index in indices:
+            self._send(transfer.chunks[index], transfer.recipient.address)
+            self._counters.incr("chunks.sent")
+            await asyncio.sleep(self._chunk_interval)
+
+
+class PrinterDelivery:
+    """ESC/POS to a network printer (tcp://HOST:PORT) or a file / character device."""
+
+    def __init__(self, destination: printers.Destination, counters: Counters) -> None:
+        self.name = str(destination)
+        self._destination = destination
+        self._counters = counters
+
+    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
+                      raster: voxprint_pb2.FetchResponse) -> None:
+        await asyncio.to_thread(printers.send, escpos.encode(raster), self._destination)
+        self._counters.incr("deliveries.printer.sent")
+
+
+class DirectoryDelivery:
+    """A spool directory: `<job-id>.escpos` per job, written atomically (temp file + rename)."""
+
+    def __init__(self, directory: Path, counters: Counters) -> None:
+        self.name = str(directory)
+        self._directory = directory
+        self._counters = counters
+
+    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
+                      raster: voxprint_pb2.FetchResponse) -> None:
+        await asyncio.to_thread(self._write, f"{job.id}.escpos", escpos.encode(raster))
+        self._counters.incr("deliveries.directory.written")
+
+    def _write(self, name: str, data: bytes) -> None:
+        with tempfile.NamedTemporaryFile(dir=self._directory, prefix=".", suffix=".tmp",
+                                         delete=False) as temporary:
+            temporary.write(data)
+        os.replace(temporary.name, self._directory / name)
+
+
+def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery,
+                 counters: Counters) -> list[Delivery]:
+    """`--deliver` values: "udp", "tcp://HOST[:PORT]", a directory, or a file / device path."""
+    chosen: list[Delivery] = []
+    for spec in specs:
+        if spec == "udp":
+            chosen.append(udp)
+        elif "://" not in spec and Path(spec).is_dir():
+            chosen.append(DirectoryDelivery(Path(spec), counters))
+        else:
+            chosen.append(PrinterDelivery(printers.parse_destination(spec), counters))
+    return chosen
+

@@ -1,0 +1,376 @@
+"""voxprint-gateway: microcontrollers stream audio over UDP; the gateway turns it into jobs.
+
+    voxprint-gateway --listen 0.0.0.0:6384 --server voxprint.lan:50051 --deliver udp
+
+Datagrams on the fixed `--listen` port speak the framed protocol (docs/udp-protocol.md); an
+optional `--raw-listen` port takes headerless ESPHome-style PCM keyed by the sender's address.
+Each assembled recording is wrapped as a WAV and submitted with a request id derived from device
+and session (so a retried submit never makes a second job), retried with backoff while the server
+is unreachable, followed to its end, and its raster delivered to every `--deliver` destination.
+Framed devices are told their job id and state all along.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import grpc
+
+from clients import AsyncVoxprintClient, ChannelConfig, VoxprintError, has_picture, is_terminal
+from clients.channel import DEFAULT_TARGET
+from clients.printers import PrinterError
+from clients.gateway import protocol
+from clients.gateway.assembler import RAW_FORMAT, Address, Assembler, Limits, Recording, SessionKey
+from clients.gateway.counters import Counters, log_periodically
+from clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
+from clients.gateway.protocol import Ack, Audio, JobFlag, JobNotice, ProtocolError, Query, Resend
+from voxprint.v1 import voxprint_pb2
+
+logger = logging.getLogger("voxprint.gateway")
+
+DEFAULT_PORT = 6384
+NO_JOB = uuid.UUID(int=0)
+# Worth trying again later: the server is down, restarting or overloaded.
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                             grpc.StatusCode.ABORTED})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    first_delay: float = 0.5
+    max_delay: float = 30.0
+    # A recording still unsubmitted after this long is given up (and the device told).
+    give_up_after: float = 900.0
+
+    def delay(self, attempt: int) -> float:
+        # Jitter keeps a fleet of gateways from hammering a restarting server in lockstep.
+        return min(self.max_delay, self.first_delay * 2 ** attempt) * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    listen: Address = ("0.0.0.0", DEFAULT_PORT)
+    raw_listen: Address | None = None
+    deliver: tuple[str, ...] = ("udp",)
+    limits: Limits = field(default_factory=Limits)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Printer width in dots for the server's raster; None = the server's default.
+    width: int | None = None
+    job_timeout: float = 600.0
+    chunk_size: int = 1024
+    chunk_interval: float = 0.002
+    # How long rasters and job notices are kept for devices that ask again.
+    retention: float = 120.0
+    max_backlog: int = 256
+    counters_interval: float = 60.0
+    # Assembly bookkeeping period: bounds how late a finished recording is noticed.
+    tick: float = 0.05
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, receive: Callable[[bytes, Address], None]) -> None:
+        self._receive = receive
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self._receive(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP "port unreachable" from a device that went away; nothing to do.
+        logger.debug("UDP error: %s", exc)
+
+
+@dataclass
+class _Notice:
+    notice: JobNotice
+    expires: float
+
+
+class Gateway:
+    """The running gateway; `start()` binds the ports, `close()` stops everything it started."""
+
+    def __init__(self, config: GatewayConfig, client: AsyncVoxprintClient,
+                 counters: Counters | None = None) -> None:
+        self.config = config
+        self.counters = counters or Counters()
+        self._client = client
+        self._loop = asyncio.get_running_loop()
+        self._assembler = Assembler(self.counters, config.limits)
+        self._udp = UdpDelivery(self._send, self.counters, self._loop.time,
+                                chunk_size=config.chunk_size,
+                                chunk_interval=config.chunk_interval, retention=config.retention)
+        self._deliveries: list[Delivery] = destinations(config.deliver, self._udp, self.counters)
+        self._notices: dict[SessionKey, _Notice] = {}
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._transports: list[asyncio.DatagramTransport] = []
+
+    @property
+    def address(self) -> Address:
+        """Where the framed port is bound (useful with port 0)."""
+        return self._transports[0].get_extra_info("sockname")[:2]
+
+    @property
+    def raw_address(self) -> Address | None:
+        if self.config.raw_listen is None:
+            return None
+        return self._transports[1].get_extra_info("sockname")[:2]
+
+    async def start(self) -> None:
+        await self._bind(self.config.listen, self.receive_framed)
+        if self.config.raw_listen is not None:
+            await self._bind(self.config.raw_listen, self.receive_raw)
+        self._background = [
+            asyncio.create_task(self._housekeeping()),
+            asyncio.create_task(log_periodically(self.counters, self.config.counters_interval,
+                                                 logger)),
+        ]
+        logger.info("listening on udp %s:%d%s; delivering to %s", *self.address,
+                    f", raw PCM on udp {self.raw_address[0]}:{self.raw_address[1]}"
+                    if self.raw_address else "", ", ".join(d.name for d in self._deliveries))
+
+    async def close(self) -> None:
+        for transport in self._transports:
+            transport.close()
+        tasks = [*self._background, *self._jobs]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._udp.close()
+        logger.info("counters: %s", self.counters.format())
+
+    async def _bind(self, address: Address, receive: Callable[[bytes, Address], None]) -> None:
+        transport, _ = await self._loop.create_datagram_endpoint(lambda: _Endpoint(receive),
+                                                                 local_addr=address)
+        self._transports.append(transport)
+
+    def receive_framed(self, data: bytes, address: Address) -> None:
+        self.counters.incr("datagrams.received")
+        try:
+            message = protocol.decode(data)
+        except ProtocolError as error:
+            self.counters.incr(f"datagrams.dropped.{error.reason.value}")
+            logger.debug("dropped datagram from %s: %s", address, error)
+            return
+        if isinstance(message, Audio):
+            self._assembler.add(message, address, self._loop.time())
+        elif isinstance(message, Resend):
+            self._udp.resend(message, address)
+        elif isinstance(message, Query):
+            self._answer(message, address)
+        elif isinstance(message, Ack):
+            self._udp.acknowledge(SessionKey.framed(message.device_id, message.session_id))
+        else:
+            self.counters.incr("datagrams.dropped.wrong_direction")
+
+    def receive_raw(self, data: bytes, address: Address) -> None:
+        self.counters.incr("datagrams.received_raw")
+        if len(data) > protocol.MAX_DATAGRAM_SIZE:
+            self.counters.incr(f"datagrams.dropped.{protocol.DropReason.OVERSIZED.value}")
+        elif not data or len(data) % RAW_FORMAT.frame_size:
+            self.counters.incr(f"datagrams.dropped.{protocol.DropReason.MISALIGNED.value}")
+        else:
+            self._assembler.add_raw(data, address, self._loop.time())
+
+    def _send(self, datagram: bytes, address: Address) -> None:
+        # Replies leave from the fixed listening port: the one a device's firewall already allows.
+        self._transports[0].sendto(datagram, address)
+
+    def _answer(self, query: Query, address: Address) -> None:
+        kept = self._notices.get(SessionKey.framed(query.device_id, query.session_id))
+        if kept is None:
+            self.counters.incr("queries.unknown_session")
+            return
+        self.counters.incr("queries.answered")
+        self._send(protocol.encode(kept.notice), address)
+
+    def _notify(self, recipient: Recipient | None, job_id: uuid.UUID, state: int,
+                text: str = "", *, error: bool = False, picture_expected: bool = True) -> None:
+        if recipient is None:
+            return
+        flags = JobFlag(0)
+        if error:
+            flags |= JobFlag.TEXT_IS_ERROR
+        if picture_expected and self._udp in self._deliveries:
+            flags |= JobFlag.RASTER_FOLLOWS
+        notice = JobNotice(recipient.device_id, recipient.session_id, job_id, state, text, flags)
+        self._notices[recipient.key] = _Notice(notice, self._loop.time() + self.config.retention)
+        self._send(protocol.encode(notice), recipient.address)
+        self.counters.incr("notices.sent")
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.tick)
+            for recording in self._assembler.collect(self._loop.time()):
+                self._start_job(recording)
+            self._udp.expire()
+            now = self._loop.time()
+            for key in [key for key, kept in self._notices.items() if kept.expires <= now]:
+                del self._notices[key]
+
+    def _start_job(self, recording: Recording) -> None:
+        if len(self._jobs) >= self.config.max_backlog:
+            self.counters.incr("recordings.dropped.backlog")
+            return
+        task = asyncio.create_task(self._run_job(recording))
+        self._jobs.add(task)
+        task.add_done_callback(self._job_done)
+
+    def _job_done(self, task: asyncio.Task[None]) -> None:
+        self._jobs.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.counters.incr("jobs.crashed")
+            logger.error("recording handling crashed", exc_info=task.exception())
+
+    async def _run_job(self, recording: Recording) -> None:
+        key = recording.key
+        recipient = (Recipient(key.device_id, key.session, recording.address)
+                     if key.device_id is not None else None)
+        logger.info("recording %s/%x: %.2f s, %d datagrams lost, ended by %s", key.device,
+                    key.session, recording.duration, recording.missing_datagrams,
+                    recording.ended_by.value)
+        self._notify(recipient, NO_JOB, voxprint_pb2.JOB_STATE_UNSPECIFIED)
+        try:
+            job = await self._submit(recording)
+            job = await self._retrying("watch", lambda: self._follow(recipient, job))
+            if not has_picture(job):
+                self.counters.incr("deliveries.skipped.no_picture")
+                return
+            raster = await self._retrying("fetch", lambda: self._client.fetch(job.id, "raw"))
+        except VoxprintError as error:
+            self.counters.incr("jobs.failed")
+            logger.warning("recording %s/%x: %s", key.device, key.session, error)
+            self._notify(recipient, NO_JOB, voxprint_pb2.JOB_STATE_FAILED, error.message,
+                         error=True, picture_expected=False)
+            return
+        for delivery in self._deliveries:
+            try:
+                await delivery.deliver(recipient, job, raster)
+            except Exception:
+                # One broken printer must not stop the others, nor the gateway.
+                self.counters.incr("deliveries.failed")
+                logger.exception("job %s: delivery to %s failed", job.id, delivery.name)
+
+    async def _submit(self, recording: Recording) -> voxprint_pb2.Job:
+        key = recording.key
+        job = await self._retrying("submit", lambda: self._client.submit(
+            recording.wav(), request_id=key.request_id,
+            filename=f"{key.device.replace(':', '-')}-{key.session:x}.wav",
+            width=self.config.width))
+        self.counters.incr("submits.accepted")
+        logger.info("recording %s/%x is job %s", key.device, key.session, job.id)
+        return job
+
+    async def _follow(self, recipient: Recipient | None,
+                      job: voxprint_pb2.Job) -> voxprint_pb2.Job:
+        """Tell the device about every state change until the job is terminal."""
+        async for event in self._client.watch(job.id, timeout=self.config.job_timeout):
+            job = event.job
+            if is_terminal(job) and job.error:
+                self._notify(recipient, uuid.UUID(job.id), job.state, job.error, error=True,
+                             picture_expected=False)
+            else:
+                self._notify(recipient, uuid.UUID(job.id), job.state, job.transcript)
+        return job
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        policy = self.config.retry
+        give_up_at = self._loop.time() + policy.give_up_after
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except VoxprintError as error:
+                if error.code not in RETRYABLE_CODES or self._loop.time() >= give_up_at:
+                    raise
+                delay = policy.delay(attempt)
+                attempt += 1
+                self.counters.incr(f"retries.{what}")
+                logger.info("%s failed (%s); retrying in %.1f s", what, error.code.name, delay)
+                await asyncio.sleep(delay)
+
+
+def parse_address(text: str) -> Address:
+    """"HOST:PORT" or "[IPv6]:PORT" → (host, port)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+async def serve(config: GatewayConfig, channel: ChannelConfig) -> None:
+    """Run a gateway until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with AsyncVoxprintClient(channel) as client:
+        gateway = Gateway(config, client)
+        await gateway.start()
+        try:
+            await stop.wait()
+        finally:
+            await gateway.close()
+
+
+def _address_option(value: str | None) -> Address | None:
+    return parse_address(value) if value else None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"],
+                                 "auto_envvar_prefix": "VOXPRINT_GATEWAY"})
+@click.option("--listen", default=f"0.0.0.0:{DEFAULT_PORT}", show_default=True,
+              help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md). "
+                   "Fixed, so a firewall or container can open exactly this port.")
+@click.option("--raw-listen", metavar="HOST:PORT",
+              help="Also take headerless 16 kHz 16-bit mono PCM here (ESPHome-style firmware); "
+                   "a recording is everything one sender sends until it is silent.")
+@click.option("--server", envvar="VOXPRINT_SERVER", default=DEFAULT_TARGET, show_default=True,
+              help="voxprint server HOST:PORT [env VOXPRINT_SERVER].")
+@click.option("--token", envvar="VOXPRINT_TOKEN", help="Bearer token [env VOXPRINT_TOKEN].")
+@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM root certificate: connect to the server over TLS.")
+@click.option("--deliver", multiple=True, default=["udp"], show_default=True,
+              help="Where printouts go; repeat for several: 'udp' (back to the device), "
+                   "tcp://HOST[:9100] (ESC/POS network printer), a directory (one "
+                   "<job-id>.escpos file per job) or a file / device such as /dev/usb/lp0.")
+@click.option("--width", type=int, help="Printer width in dots (384 = 58 mm, 576 = 80 mm); "
+                                        "default: the server's.")
+@click.option("--silence-timeout", type=float, default=Limits.silence_timeout,
+              show_default=True, help="Seconds of silence that end a recording without END flag.")
+@click.option("--max-seconds", type=float, default=Limits.max_seconds, show_default=True,
+              help="Longer recordings are dropped.")
+@click.option("--counters-interval", type=float, default=60.0, show_default=True,
+              help="Seconds between counter log lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every dropped datagram.")
+def main(listen: str, raw_listen: str | None, server: str, token: str | None,
+         tls_ca: Path | None, deliver: tuple[str, ...], width: int | None,
+         silence_timeout: float, max_seconds: float, counters_interval: float,
+         verbose: bool) -> None:
+    """Receive recordings from microcontrollers over UDP and print what they said."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = GatewayConfig(
+        listen=parse_address(listen), raw_listen=_address_option(raw_listen), deliver=deliver,
+        limits=Limits(silence_timeout=silence_timeout, max_seconds=max_seconds), width=width,
+        counters_interval=counters_interval)
+    channel = ChannelConfig(target=server, token=token,
+                            root_certificates=tls_ca.read_bytes() if tls_ca else None)
+    try:
+        asyncio.run(serve(config, channel))
+    except PrinterError as error:
+        raise click.ClickException(str(error)) from None
+
+
+if __name__ == "__main__":
+    main()
