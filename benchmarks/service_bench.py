@@ -1,0 +1,286 @@
+"""Service benchmark: a real voxprint server on loopback, measured from a second process.
+
+    python benchmarks/service_bench.py [--quick]
+
+The server runs in a child process (so its memory can be read from /proc) with the speech and
+image stages replaced by instant ones defined here, so this measures the service — uploads,
+the database, the queue, event fan-out — not the models. Every figure printed is measured in
+this run; the targets are the ones in the service's issue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from voxprint.v1 import voxprint_pb2 as pb  # noqa: E402
+from voxprint.v1 import voxprint_pb2_grpc  # noqa: E402
+
+TERMINAL = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED)
+OPTIONS = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
+CHUNK = 256 * 1024
+
+
+# -- the server side ---------------------------------------------------------------------------
+
+class InstantTranscriber:
+    name = "bench-instant"
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def transcribe(self, audio_path: Path) -> str:
+        time.sleep(self.delay)
+        return "a rocket flies to the moon"
+
+
+class InstantIllustrator:
+    name = "bench-instant"
+
+    def __init__(self, delay: float) -> None:
+        from PIL import Image, ImageDraw
+
+        self.delay = delay
+        image = Image.new("L", (512, 512), 255)
+        ImageDraw.Draw(image).ellipse((64, 64, 448, 448), outline=0, width=12)
+        encoded = io.BytesIO()
+        image.save(encoded, format="PNG")
+        self.png = encoded.getvalue()
+
+    def illustrate(self, transcript: str) -> bytes:
+        time.sleep(self.delay)
+        return self.png
+
+
+def serve(data_dir: Path, stage_delay: float, workers: int) -> None:
+    from server.app import VoxprintServer
+    from server.config import Settings
+
+    async def run() -> None:
+        server = VoxprintServer(Settings(listen="127.0.0.1:0", data_dir=data_dir, workers=workers),
+                                transcriber=InstantTranscriber(stage_delay),
+                                illustrator=InstantIllustrator(stage_delay))
+        print(await server.start(), flush=True)
+        await server.wait()
+
+    asyncio.run(run())
+
+
+@dataclass
+class ServerProcess:
+    stage_delay: float
+    workers: int = 2
+    process: subprocess.Popen = field(init=False)
+    target: str = field(init=False)
+
+    def __enter__(self) -> "ServerProcess":
+        self._data = tempfile.TemporaryDirectory(prefix="voxprint-bench-")
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", self._data.name, "--stage-delay", str(self.stage_delay),
+             "--workers", str(self.workers)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+        self.target = f"127.0.0.1:{self.process.stdout.readline().strip()}"
+        return self
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self._data.cleanup()
+
+
+# -- the client side ---------------------------------------------------------------------------
+
+def wav_of_size(size: int) -> bytes:
+    """A 16 kHz mono WAV of about ``size`` bytes (a tone, so the server's decoder has real work)."""
+    import numpy as np
+
+    samples = max(size // 2, 1600)
+    tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 16000) * 8000).astype("<i2")
+    encoded = io.BytesIO()
+    with wave.open(encoded, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(tone.tobytes())
+    return encoded.getvalue()
+
+
+def requests(audio: bytes):
+    yield pb.SubmitRequest(metadata=pb.SubmitMetadata(filename="bench.wav"))
+    for start in range(0, len(audio), CHUNK):
+        yield pb.SubmitRequest(audio_chunk=audio[start:start + CHUNK])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def submit_throughput(target: str, audio: bytes, jobs: int, clients: int) -> float:
+    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
+        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+        await stub.ListJobs(pb.ListJobsRequest(page_size=1))  # connect before the clock starts
+        remaining = iter(range(jobs))
+
+        async def client() -> None:
+            for _ in remaining:
+                await stub.Submit(requests(audio))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return jobs / (time.perf_counter() - started)
+
+
+async def watch_job(stub, job_id: str, on_event) -> list[int]:
+    versions = []
+    async for event in stub.Watch(pb.WatchRequest(job_id=job_id)):
+        on_event(event)
+        versions.append(event.job.version)
+    return versions
+
+
+def commit_age(job: pb.Job) -> float:
+    """Seconds since the server committed this version of the job (same machine, same clock)."""
+    return time.time() - job.updated_at.ToNanoseconds() / 1e9
+
+
+async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[list[float], list[float]]:
+    """Latency from commit to client: Watch pushes vs GetJob polling every ``poll_interval`` s."""
+    push, poll = [], []
+    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
+        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+        audio = wav_of_size(32_000)
+
+        async def one_job() -> None:
+            job = await stub.Submit(requests(audio))
+            watcher = asyncio.create_task(watch_job(
+                stub, job.id, lambda event: event.snapshot or push.append(commit_age(event.job))))
+            seen = job.version
+            await asyncio.sleep(poll_interval * (hash(job.id) % 1000) / 1000)  # pollers out of phase
+            while True:
+                polled = await stub.GetJob(pb.GetJobRequest(job_id=job.id))
+                if polled.version > seen:
+                    poll.append(commit_age(polled))
+                    seen = polled.version
+                if polled.state in TERMINAL:
+                    break
+                await asyncio.sleep(poll_interval)
+            await watcher
+
+        await asyncio.gather(*(one_job() for _ in range(jobs)))
+    return push, poll
+
+
+async def many_watchers(server: ServerProcess, jobs: int, watchers_per_job: int) -> tuple[float, float, bool]:
+    """Server RSS growth with jobs × watchers live streams; whether every watcher saw every event."""
+    async with grpc.aio.insecure_channel(server.target, options=OPTIONS) as channel:
+        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+        audio = wav_of_size(32_000)
+        await stub.ListJobs(pb.ListJobsRequest(page_size=1))
+        baseline = server.rss_mb()
+        submitted = [await stub.Submit(requests(audio)) for _ in range(jobs)]
+        streams = [asyncio.create_task(watch_job(stub, job.id, lambda event: None))
+                   for job in submitted for _ in range(watchers_per_job)]
+        peak = baseline
+        while not all(stream.done() for stream in streams):
+            peak = max(peak, server.rss_mb())
+            await asyncio.sleep(0.05)
+        results = [stream.result() for stream in streams]
+        finals = {job.id: (await stub.GetJob(pb.GetJobRequest(job_id=job.id))).version for job in submitted}
+        # Streams were created job by job, watchers_per_job at a time.
+        complete = all(versions == list(range(versions[0], finals[submitted[n // watchers_per_job].id] + 1))
+                       for n, versions in enumerate(results))
+        return baseline, peak, complete
+
+
+async def fetch_raw(target: str, requests_total: int, clients: int) -> tuple[float, float]:
+    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
+        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+        job = await stub.Submit(requests(wav_of_size(32_000)))
+        await watch_job(stub, job.id, lambda event: None)
+        latencies: list[float] = []
+        remaining = iter(range(requests_total))
+
+        async def client() -> None:
+            for _ in remaining:
+                started = time.perf_counter()
+                await stub.Fetch(pb.FetchRequest(job_id=job.id, format=pb.FORMAT_RAW))
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        return requests_total / (time.perf_counter() - started), percentile(latencies, 0.99)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer jobs, for a smoke run")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--stage-delay", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.serve:
+        serve(arguments.serve, arguments.stage_delay, arguments.workers)
+        return
+
+    scale = 0.25 if arguments.quick else 1.0
+    rows: list[tuple[str, str, str, str]] = []
+    print(f"voxprint service benchmark — {os.cpu_count()} CPUs, one run, server in its own process\n", flush=True)
+
+    with ServerProcess(stage_delay=0.0) as server:
+        small = asyncio.run(submit_throughput(server.target, wav_of_size(100_000), int(2000 * scale), 64))
+        rows.append(("Submit, 100 KB uploads, 64 clients", f"{small:.0f} jobs/s", "≥ 200 jobs/s", verdict(small >= 200)))
+        large = asyncio.run(submit_throughput(server.target, wav_of_size(5_000_000), int(128 * scale), 64))
+        rows.append(("Submit, 5 MB uploads, 64 clients", f"{large:.1f} jobs/s ({large * 5:.0f} MB/s)", "—", ""))
+        fetches, fetch_p99 = asyncio.run(fetch_raw(server.target, int(5000 * scale), 64))
+        rows.append(("Fetch RAW, 64 clients", f"{fetches:.0f} req/s, p99 {fetch_p99 * 1000:.1f} ms", "—", ""))
+
+    with ServerProcess(stage_delay=0.2, workers=4) as server:
+        push, poll = asyncio.run(push_vs_poll(server.target, int(40 * scale), poll_interval=2.0))
+        p50, p99, poll_mean = percentile(push, 0.5), percentile(push, 0.99), statistics.mean(poll)
+        rows.append(("Watch push latency (commit → client)", f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
+                     "p99 ≤ 20 ms", verdict(p99 <= 0.020)))
+        rows.append(("2-second GetJob polling (the seed)", f"mean {poll_mean * 1000:.0f} ms, "
+                     f"p99 {percentile(poll, 0.99) * 1000:.0f} ms", "", ""))
+        rows.append(("polling mean ÷ push p99", f"{poll_mean / p99:.0f}×", "≥ 50×", verdict(poll_mean / p99 >= 50)))
+
+    with ServerProcess(stage_delay=0.3, workers=4) as server:
+        jobs, per_job = (20, 50) if not arguments.quick else (10, 25)
+        baseline, peak, complete = asyncio.run(many_watchers(server, jobs, per_job))
+        rows.append((f"{jobs * per_job} watchers on {jobs} live jobs", f"RSS {baseline:.0f} → {peak:.0f} MB "
+                     f"(+{peak - baseline:.0f} MB); every watcher saw every event: {complete}",
+                     "≤ +100 MB, all events", verdict(peak - baseline <= 100 and complete)))
+
+    width = max(len(row[0]) for row in rows)
+    print(f"| {'measure':<{width}} | result | target | |")
+    print(f"|{'-' * (width + 2)}|---|---|---|")
+    for name, result, target, ok in rows:
+        print(f"| {name:<{width}} | {result} | {target} | {ok} |")
+
+
+if __name__ == "__main__":
+    main()
