@@ -86,7 +86,8 @@ class FakeService:
 
     def serve_forever(self) -> None:
         """Serve from this thread until :meth:`stop` (or Ctrl-C)."""
-        self._httpd.serve_forever()
+        # A short poll interval: stop() waits for the loop to notice, once per test.
+        self._httpd.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
         self._httpd.shutdown()
@@ -158,6 +159,9 @@ def _handler_for(service: FakeService) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' httpx clients expect
         timeout = 10  # an idle kept-alive connection closes after this many seconds
+        # Status line, headers and body leave in one write: split small writes meet the
+        # client's delayed ACK and cost 40 ms a request.
+        wbufsize = 64 * 1024
 
         def do_GET(self) -> None:
             self._serve()
