@@ -162,6 +162,7 @@ class DeviceResult:
     error: str = ""
     raster: rasterizer.Raster | None = None
     raster_expected: bool = False
+    notices: int = 0
     queries: int = 0
     resends: int = 0
 
@@ -308,6 +309,7 @@ class SimulatedDevice:
 
     def _note(self, notice: JobNotice) -> None:
         result = self.result
+        result.notices += 1
         if notice.job_id.int:
             result.job_id = notice.job_id
         result.state = notice.state
