@@ -288,3 +288,12 @@ def test_health_service_reports_serving(service):
     health = health_pb2_grpc.HealthStub(service.channel)
     reply = health.Check(health_pb2.HealthCheckRequest(service="voxprint.v1.Voxprint"))
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_reflection_lists_the_voxprint_service_for_grpcurl(service):
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    reflection = reflection_pb2_grpc.ServerReflectionStub(service.channel)
+    replies = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    names = {entry.name for reply in replies for entry in reply.list_services_response.service}
+    assert "voxprint.v1.Voxprint" in names and "grpc.health.v1.Health" in names

@@ -34,6 +34,8 @@ class WhisperTranscriber:
     def __init__(self, model: str | None = None) -> None:
         self._model_ref = model or str(bundled_model_path())
         self.name = f"whisper:{Path(model).name if model else BUNDLED_MODEL_NAME}"
+        # tiny.en knows only English; a user's multilingual model detects the language itself.
+        self._language = None if model else "en"
         self._load_lock = threading.Lock()
 
     @property
@@ -43,8 +45,7 @@ class WhisperTranscriber:
 
     def transcribe(self, audio_path: Path) -> str:
         try:
-            segments, _info = self.model.transcribe(str(audio_path), beam_size=5, language="en",
-                                                    vad_filter=False)
+            segments, _info = self.model.transcribe(str(audio_path), beam_size=5, language=self._language)
             return " ".join(segment.text.strip() for segment in segments).strip()
         except (OSError, RuntimeError, ValueError) as error:
             raise TranscriptionError(f"the offline speech model could not read the recording: {error}") from error
