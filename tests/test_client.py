@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import grpc
 import pytest
+
+import rasterizer
 
 from clients import (
     ChannelConfig,
@@ -21,6 +24,8 @@ from clients._upload import CHUNK_SIZE
 from clients._watch import ResumePolicy
 from voxprint.v1 import voxprint_pb2
 
+from tests.audio_samples import wav_bytes
+from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.clients_fixtures import JOB_ID, FakeServer, event_at, free_port, job_at
 from tests.clients_fixtures import fake_voxprint  # noqa: F401 (fixture)
 
@@ -224,3 +229,66 @@ def test_config_from_env_reads_server_and_token(monkeypatch):
     config = ChannelConfig.from_env(timeout=3.0)
     assert (config.target, config.token, config.timeout) == ("printer-hub:6000", "abc", 3.0)
     assert config.call_metadata() == (("authorization", "Bearer abc"),)
+
+
+# --- against the real server --------------------------------------------------------------------
+
+PIPELINE_ORDER = [
+    voxprint_pb2.JOB_STATE_PENDING,
+    voxprint_pb2.JOB_STATE_TRANSCRIBING,
+    voxprint_pb2.JOB_STATE_TRANSCRIBED,
+    voxprint_pb2.JOB_STATE_GENERATING_IMAGE,
+    voxprint_pb2.JOB_STATE_RASTERIZING,
+    voxprint_pb2.JOB_STATE_COMPLETED,
+]
+
+
+@pytest.mark.slow
+def test_submit_watch_fetch_on_the_real_server(server_factory, speech_wav):
+    server = server_factory()
+    with VoxprintClient(server.target) as client:
+        job = client.submit(speech_wav)
+        events = list(client.watch(job.id, timeout=120))
+        png = client.fetch(job.id, "png")
+        raw = client.fetch(job.id, voxprint_pb2.FORMAT_RAW)
+
+    states = [event.job.state for event in events]
+    assert states == sorted(states, key=PIPELINE_ORDER.index)
+    assert states[-1] == voxprint_pb2.JOB_STATE_COMPLETED
+    assert "penguins" in events[-1].job.transcript
+    assert png.content_type == "image/png"
+    assert raw.data == rasterizer.rasterize(png.data).data
+
+
+@pytest.mark.slow
+def test_a_recording_over_grpcs_4_mib_message_cap_uploads(server_factory):
+    server = server_factory(transcriber=ScriptedTranscriber("a long silence"), illustrator=ScriptedIllustrator())
+    recording = wav_bytes(150.0)  # 4.8 MB
+    with VoxprintClient(server.target) as client:
+        job = client.wait(client.submit(recording, filename="long.wav").id, timeout=60)
+    assert job.audio_size_bytes == len(recording)
+    assert job.transcript == "a long silence"
+
+
+@pytest.mark.slow
+def test_resubmitting_with_a_request_id_returns_the_same_job(server_factory):
+    server = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    with VoxprintClient(server.target) as client:
+        first = client.submit(wav_bytes(0.5), request_id="kitchen/42")
+        again = client.submit(wav_bytes(0.5), request_id="kitchen/42")
+        assert again.id == first.id
+        assert [job.id for job in client.iter_jobs()] == [first.id]
+
+
+@pytest.mark.slow
+def test_fetch_before_the_picture_exists_raises_not_ready(server_factory):
+    gate = threading.Event()
+    server = server_factory(transcriber=ScriptedTranscriber(gate=gate))
+    try:
+        with VoxprintClient(server.target) as client:
+            job = client.submit(wav_bytes(0.5))
+            with pytest.raises(NotReady) as raised:
+                client.fetch(job.id, "png")
+    finally:
+        gate.set()
+    assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION

@@ -74,3 +74,17 @@ async def test_get_sends_the_bearer_token(fake_voxprint):
         job = await client.get(JOB_ID)
     assert job.id == JOB_ID
     assert fake_voxprint.servicer.call_metadata[0]["authorization"] == "Bearer t0k"
+
+
+@pytest.mark.slow
+async def test_submit_watch_fetch_on_the_real_server(server_factory, speech_wav):
+    server = server_factory()
+    async with AsyncVoxprintClient(server.target) as client:
+        job = await client.submit(speech_wav)
+        states = [event.job.state async for event in client.watch(job.id, timeout=120)]
+        finished = await client.get(job.id)
+        preview = await client.fetch(job.id, "preview")
+    assert states[-1] == voxprint_pb2.JOB_STATE_COMPLETED
+    assert states == sorted(states)  # the pipeline's states are numbered in order
+    assert "penguins" in finished.transcript
+    assert (preview.width, preview.height) == (finished.raster.width, finished.raster.height)
