@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -74,13 +75,30 @@ def test_bodiless_messages_round_trip(message: protocol.Message) -> None:
     assert protocol.decode(protocol.encode(message)) == message
 
 
-def test_audio_header_layout_matches_the_documented_hex_example() -> None:
-    # The worked example in docs/udp-protocol.md, byte for byte.
-    datagram = protocol.encode(audio(payload=bytes.fromhex("0000ff7f0080")))
-    assert datagram.hex(" ") == (
-        "56 58 50 52 01 01 01 00 01 23 45 67 89 ab cd ef ca fe 00 01 "
-        "00 00 00 07 00 00 3e 80 01 01 00 06 00 00 ff 7f 00 80"
-    )
+def documented_examples() -> list[bytes]:
+    """The datagrams of docs/udp-protocol.md's worked example, one per code block."""
+    text = (Path(__file__).parent.parent / "docs" / "udp-protocol.md").read_text()
+    section = text.split("## Worked example", 1)[1].split("\n## ", 1)[0]
+    datagrams = []
+    for block in section.split("```")[1::2]:
+        tokens = []
+        for line in block.splitlines():
+            for token in line.split():
+                if len(token) != 2 or any(c not in "0123456789abcdef" for c in token):
+                    break  # the rest of the line annotates the bytes
+                tokens.append(token)
+        datagrams.append(bytes.fromhex("".join(tokens)))
+    return datagrams
+
+
+def test_worked_examples_in_the_protocol_doc_are_exact() -> None:
+    assert documented_examples() == [
+        protocol.encode(audio(payload=bytes.fromhex("0000ff7f0080"))),
+        protocol.encode(JobNotice(DEVICE, SESSION, JOB, 6, "two penguins", JobFlag.RASTER_FOLLOWS)),
+        protocol.encode(RasterChunk(DEVICE, SESSION, JOB, 384, 512, 48, 1024, 3, 24, 0x89ABCDEF,
+                                    bytes(4))),
+        protocol.encode(Resend(DEVICE, SESSION, (3, 17))),
+    ]
 
 
 def test_encoding_refuses_a_message_larger_than_one_datagram() -> None:

@@ -192,6 +192,7 @@ class Gateway:
             self.counters.incr("queries.unknown_session")
             return
         self.counters.incr("queries.answered")
+        kept.expires = self._loop.time() + self.config.retention
         self._send(protocol.encode(kept.notice), address)
 
     def _notify(self, recipient: Recipient | None, job_id: uuid.UUID, state: int,
