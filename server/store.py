@@ -176,6 +176,10 @@ class NewJob:
     dither: str
 
 
+class ConcurrentUpdate(RuntimeError):
+    """A job's row was not at the version its writer expected."""
+
+
 class DuplicateRequest(Exception):
     """A job with this request id already exists."""
 
@@ -224,11 +228,19 @@ class JobStore:
         return list(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
 
     def update(self, job: Job, **changes: Any) -> Job:
-        """Write ``changes`` to the job, bump its version, and return the stored row."""
+        """Write ``changes`` to the job and bump its version; returns the job as now stored.
+
+        Only the worker holding the job's claim writes to it, so the row is expected at the
+        version this worker last saw; anything else is a bug worth stopping on.
+        """
+        changes.update(version=job.version + 1, updated_at=utcnow())
         with self._writing():
-            changes.update(version=Job.version + 1, updated_at=utcnow())
-            Job.update(**changes).where(Job.id == job.id).execute()
-            return Job.get_by_id(job.id)
+            written = Job.update(**changes).where(Job.id == job.id, Job.version == job.version).execute()
+        if written != 1:
+            raise ConcurrentUpdate(f"job {job.id} changed under its worker (expected version {job.version})")
+        for name, value in changes.items():
+            setattr(job, name, value)
+        return job
 
     def claim_next(self, owner: str) -> Job | None:
         """Take the oldest unfinished, unclaimed job for ``owner``; None when there is none."""

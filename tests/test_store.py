@@ -108,3 +108,12 @@ def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
         seen += [job.id for job in page]
         before = (page[-1].created_at, page[-1].id)
     assert seen == ids[::-1]
+
+
+def test_update_from_a_stale_copy_is_refused(job_store):
+    job = job_store.create(new_job(), uuid.uuid4())
+    stale = store.Job.get_by_id(job.id)
+    job_store.update(job, state=State.TRANSCRIBING.value)
+    with pytest.raises(store.ConcurrentUpdate):
+        job_store.update(stale, state=State.FAILED.value)
+    assert store.Job.get_by_id(job.id).state == "transcribing"
