@@ -24,16 +24,24 @@ from pathlib import Path
 
 import click
 import numpy as np
+from voxprint.v1 import voxprint_pb2
 
 import rasterizer
 from clients.gateway import protocol
 from clients.gateway.assembler import RAW_FORMAT, AudioFormat
 from clients.gateway.main import parse_address
 from clients.gateway.protocol import (
-    Ack, Audio, AudioFlag, JobFlag, JobNotice, ProtocolError, Query, RasterChunk, Resend,
+    Ack,
+    Audio,
+    AudioFlag,
+    JobFlag,
+    JobNotice,
+    ProtocolError,
+    Query,
+    RasterChunk,
+    Resend,
     SampleFormat,
 )
-from voxprint.v1 import voxprint_pb2
 
 Address = tuple[str, int]
 TERMINAL_STATES = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
@@ -261,7 +269,7 @@ class SimulatedDevice:
         slices = [pcm.data[i:i + step] for i in range(0, len(pcm.data), step)] or [b""]
         interval = step / fmt.frame_size / fmt.sample_rate / self.speed
         for sequence, payload in enumerate(slices):
-            flags = AudioFlag(0)
+            flags = AudioFlag.NONE
             if sequence == 0:
                 flags |= AudioFlag.START
             if sequence == len(slices) - 1:

@@ -9,7 +9,13 @@ import wave
 import pytest
 
 from clients.gateway.assembler import (
-    RAW_FORMAT, Assembler, Ending, Limits, Recording, SessionKey, Verdict,
+    RAW_FORMAT,
+    Assembler,
+    Ending,
+    Limits,
+    Recording,
+    SessionKey,
+    Verdict,
 )
 from clients.gateway.counters import Counters
 from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
@@ -23,7 +29,7 @@ LIMITS = Limits(silence_timeout=1.0, reorder_grace=0.2, max_seconds=1.0)
 def part(sequence: int, device: int = 1, session: int = 1, *, last: int | None = None,
          fmt: SampleFormat = SampleFormat.S16LE, rate: int = 16_000, frames: int = FRAMES) -> Audio:
     """Datagram `sequence` of a recording whose samples all equal sequence + 1 (never silence)."""
-    flags = AudioFlag(0)
+    flags = AudioFlag.NONE
     if sequence == 0:
         flags |= AudioFlag.START
     if sequence == last:
@@ -113,7 +119,7 @@ def test_two_devices_with_the_same_session_id_never_mix(assembler: Assembler) ->
     for i in range(3):
         assembler.add(part(i, device=1, last=2), ADDRESS, 0.0)
         assembler.add(Audio(2, 1, i, 16_000, 1, SampleFormat.S16LE, b"\x63\x00" * FRAMES,
-                            AudioFlag.END if i == 2 else AudioFlag(0)), OTHER_ADDRESS, 0.0)
+                            AudioFlag.END if i == 2 else AudioFlag.NONE), OTHER_ADDRESS, 0.0)
     recordings = {r.key.device: r for r in assembler.collect(now=0.0)}
     assert samples(recordings[SessionKey.framed(1, 1).device]) == [1, 2, 3]
     assert samples(recordings[SessionKey.framed(2, 1).device]) == [0x63, 0x63, 0x63]

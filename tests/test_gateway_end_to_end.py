@@ -13,15 +13,21 @@ import uuid
 from pathlib import Path
 
 import pytest
+from voxprint.v1 import voxprint_pb2
 
 from clients import AsyncVoxprintClient, escpos
-from clients.device_sim import Impairment, SimulatedDevice, converted, read_wav, send_raw
+from clients.device_sim import (
+    Impairment,
+    SimulatedDevice,
+    converted,
+    read_wav,
+    send_raw,
+)
 from clients.gateway import protocol
 from clients.gateway.main import Gateway
-from clients.gateway.protocol import Audio, AudioFlag, Query, SampleFormat
+from clients.gateway.protocol import Audio, Query, SampleFormat
 from tests.audio_samples import wav_bytes
 from tests.gateway_fixtures import running_gateway, second_speech_wav  # noqa: F401 (fixture)
-from voxprint.v1 import voxprint_pb2
 
 LOSSY = Impairment(loss=0.1, reorder=True, seed=7)
 PLAYBACK_SPEED = 8.0  # faster than real time: the gateway does not care

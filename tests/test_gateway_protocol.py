@@ -12,8 +12,17 @@ from hypothesis import strategies as st
 
 from clients.gateway import protocol
 from clients.gateway.protocol import (
-    Ack, Audio, AudioFlag, DropReason, JobFlag, JobNotice, ProtocolError, Query, RasterChunk,
-    Resend, SampleFormat,
+    Ack,
+    Audio,
+    AudioFlag,
+    DropReason,
+    JobFlag,
+    JobNotice,
+    ProtocolError,
+    Query,
+    RasterChunk,
+    Resend,
+    SampleFormat,
 )
 
 DEVICE = 0x0123456789ABCDEF
@@ -26,8 +35,11 @@ u16 = st.integers(0, 2**16 - 1)
 
 
 def audio(**overrides: object) -> Audio:
-    fields = dict(device_id=DEVICE, session_id=SESSION, sequence=7, sample_rate=16_000, channels=1,
-                  sample_format=SampleFormat.S16LE, payload=b"\x01\x02" * 4, flags=AudioFlag.START)
+    fields: dict[str, object] = {
+        "device_id": DEVICE, "session_id": SESSION, "sequence": 7, "sample_rate": 16_000,
+        "channels": 1, "sample_format": SampleFormat.S16LE, "payload": b"\x01\x02" * 4,
+        "flags": AudioFlag.START,
+    }
     fields.update(overrides)
     return Audio(**fields)  # type: ignore[arg-type]
 
@@ -151,11 +163,11 @@ def test_oversized_datagram_is_refused() -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    dict(sample_format=9), dict(sample_rate=100), dict(sample_rate=1_000_000), dict(channels=0),
-    dict(channels=9),
+    {"sample_format": 9}, {"sample_rate": 100}, {"sample_rate": 1_000_000}, {"channels": 0},
+    {"channels": 9},
 ])
 def test_impossible_audio_formats_are_refused(bad: dict[str, int]) -> None:
-    fields = dict(sequence=0, sample_rate=16_000, channels=1, sample_format=1)
+    fields = {"sequence": 0, "sample_rate": 16_000, "channels": 1, "sample_format": 1}
     fields.update(bad)
     datagram = (struct.pack(">4sBBBBQI", b"VXPR", 1, 1, 0, 0, DEVICE, SESSION)
                 + struct.pack(">IIBBH", fields["sequence"], fields["sample_rate"],

@@ -16,8 +16,8 @@ import io
 import time
 import wave
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from clients.gateway.counters import Counters
 from clients.gateway.protocol import Audio, AudioFlag, SampleFormat

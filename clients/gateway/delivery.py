@@ -17,15 +17,23 @@ import math
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
+
+from voxprint.v1 import voxprint_pb2
 
 from clients import escpos, printers
 from clients.gateway.assembler import Address, SessionKey
 from clients.gateway.counters import Counters
-from clients.gateway.protocol import MAX_RASTER_PAYLOAD, RasterChunk, Resend, encode, raster_crc32
-from voxprint.v1 import voxprint_pb2
+from clients.gateway.protocol import (
+    MAX_RASTER_PAYLOAD,
+    RasterChunk,
+    Resend,
+    encode,
+    raster_crc32,
+)
 
 logger = logging.getLogger(__name__)
 

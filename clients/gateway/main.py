@@ -24,16 +24,37 @@ from typing import TypeVar
 
 import click
 import grpc
+from voxprint.v1 import voxprint_pb2
 
-from clients import AsyncVoxprintClient, ChannelConfig, VoxprintError, has_picture, is_terminal
+from clients import (
+    AsyncVoxprintClient,
+    ChannelConfig,
+    VoxprintError,
+    has_picture,
+    is_terminal,
+)
 from clients.channel import DEFAULT_TARGET
-from clients.printers import PrinterError
 from clients.gateway import protocol
-from clients.gateway.assembler import RAW_FORMAT, Address, Assembler, Limits, Recording, SessionKey
+from clients.gateway.assembler import (
+    RAW_FORMAT,
+    Address,
+    Assembler,
+    Limits,
+    Recording,
+    SessionKey,
+)
 from clients.gateway.counters import Counters, log_periodically
 from clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
-from clients.gateway.protocol import Ack, Audio, JobFlag, JobNotice, ProtocolError, Query, Resend
-from voxprint.v1 import voxprint_pb2
+from clients.gateway.protocol import (
+    Ack,
+    Audio,
+    JobFlag,
+    JobNotice,
+    ProtocolError,
+    Query,
+    Resend,
+)
+from clients.printers import PrinterError
 
 logger = logging.getLogger("voxprint.gateway")
 
@@ -199,7 +220,7 @@ class Gateway:
                 text: str = "", *, error: bool = False, picture_expected: bool = True) -> None:
         if recipient is None:
             return
-        flags = JobFlag(0)
+        flags = JobFlag.NONE
         if error:
             flags |= JobFlag.TEXT_IS_ERROR
         if picture_expected and self._udp in self._deliveries:

@@ -16,7 +16,7 @@ import struct
 import uuid
 import zlib
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 MAGIC = b"VXPR"
 VERSION = 1
@@ -54,11 +54,13 @@ class Kind(enum.IntEnum):
 
 
 class AudioFlag(enum.IntFlag):
+    NONE = 0x00
     START = 0x01
     END = 0x02
 
 
 class JobFlag(enum.IntFlag):
+    NONE = 0x00
     # The gateway will send the raster to the device in RASTER chunks once the job completes.
     RASTER_FOLLOWS = 0x01
     # `text` is an error message rather than the transcript.
@@ -122,7 +124,7 @@ class Audio:
     channels: int
     sample_format: SampleFormat
     payload: bytes
-    flags: AudioFlag = AudioFlag(0)
+    flags: AudioFlag = AudioFlag.NONE
 
     @property
     def frame_size(self) -> int:
@@ -140,7 +142,7 @@ class JobNotice:
     job_id: uuid.UUID
     state: int  # a voxprint.v1.JobState number
     text: str = ""
-    flags: JobFlag = JobFlag(0)
+    flags: JobFlag = JobFlag.NONE
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ class Ack:
     session_id: int
 
 
-Message = Union[Audio, JobNotice, RasterChunk, Resend, Query, Ack]
+Message = Audio | JobNotice | RasterChunk | Resend | Query | Ack
 
 
 def _common(kind: Kind, flags: int, device_id: int, session_id: int) -> bytes:
@@ -289,7 +291,7 @@ def _decode_audio(body: memoryview, flags: int, device_id: int, session_id: int)
                  AudioFlag(flags & 0x03))
 
 
-def _unpack(layout: struct.Struct, body: memoryview) -> tuple[int, ...]:
+def _unpack(layout: struct.Struct, body: memoryview) -> tuple[Any, ...]:
     if len(body) < layout.size:
         raise ProtocolError(DropReason.TRUNCATED, f"{len(body)}-byte body, need {layout.size}")
     return layout.unpack_from(body)
