@@ -10,6 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 import rasterizer
+from server.auth import BearerTokenInterceptor, token_from_environment
 from server.config import Settings
 from server.events import JobEvents
 from server.illustrators import Illustrator, create_illustrator
@@ -58,22 +59,34 @@ class VoxprintServer:
 
         options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
-        self.server = grpc.aio.server(options=options)
+        token = token_from_environment()
+        interceptors = [BearerTokenInterceptor(token)] if token else []
+        self.server = grpc.aio.server(options=options, interceptors=interceptors)
         voxprint_pb2_grpc.add_VoxprintServicer_to_server(
             VoxprintService(settings, self.store, media, events, on_submitted=self.workers.notify), self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
                                             self.server)
-        self.port = self.server.add_insecure_port(settings.listen)
+        self.port = self._listen()
         if not self.port:
             raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
         self.workers.start()
         for name in ("", SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("voxprint listening on %s", settings.listen.rsplit(":", 1)[0] + f":{self.port}")
+        log.info("voxprint listening on %s (%s%s)", settings.listen.rsplit(":", 1)[0] + f":{self.port}",
+                 "TLS" if settings.tls_cert else "plaintext", ", token required" if token else "")
         return self.port
+
+    def _listen(self) -> int:
+        settings = self.settings
+        if bool(settings.tls_cert) != bool(settings.tls_key):
+            raise ValueError("TLS needs both a certificate and its private key")
+        if settings.tls_cert:
+            credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
+            return self.server.add_secure_port(settings.listen, credentials)
+        return self.server.add_insecure_port(settings.listen)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""

@@ -1,7 +1,8 @@
 """Server settings: one plain dataclass, filled from flags and ``VOXPRINT_*`` variables by ``main``.
 
-API keys are deliberately not settings: backends read them from the environment when they are
-built, so a settings object can be logged or shown without leaking a secret.
+Secrets are deliberately not settings: the vendor API keys and ``VOXPRINT_AUTH_TOKEN`` are read
+from the environment where they are used, so a settings object can be logged or shown without
+leaking one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class Settings:
     database_url: str | None = None
     workers: int = 2
     max_upload_bytes: int = 25 * MIB
+    # PEM files; with both set the server speaks TLS instead of plaintext.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     default_width: int = 384
     default_dither: str = "floyd-steinberg"
 

@@ -25,6 +25,10 @@ def _option(name: str, envvar: str, help: str, **kwargs) -> click.Option:
          default=str(defaults.data_dir), type=click.Path(file_okay=False, path_type=Path))
 @_option("--database", "VOXPRINT_DATABASE", "Database URL (peewee db_url); default: SQLite in the data dir.",
          default=None)
+@_option("--tls-cert", "VOXPRINT_TLS_CERT", "PEM certificate chain; with --tls-key, serve TLS.",
+         default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_option("--tls-key", "VOXPRINT_TLS_KEY", "PEM private key for --tls-cert.",
+         default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @_option("--workers", "VOXPRINT_WORKERS", "Jobs processed at once.", default=defaults.workers,
          type=click.IntRange(1, 64))
 @_option("--max-upload-bytes", "VOXPRINT_MAX_UPLOAD_BYTES", "Largest accepted recording.",
@@ -53,6 +57,7 @@ def main(log_level: str, **options) -> None:
 
     Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
     network. Jobs left unfinished by a crash resume on start. Stop with Ctrl-C or SIGTERM.
+    Set VOXPRINT_AUTH_TOKEN to require 'authorization: Bearer <token>' on every call.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(**_settings_fields(options))
