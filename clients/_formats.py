@@ -8,6 +8,8 @@ with hyphens: ``FORMAT_PREVIEW`` is "preview", ``DITHER_FLOYD_STEINBERG`` is "fl
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from voxprint.v1 import voxprint_pb2
@@ -17,9 +19,9 @@ Dither = voxprint_pb2.Dither
 JobState = voxprint_pb2.JobState
 Stage = voxprint_pb2.Stage
 
-FormatValue = voxprint_pb2.Format.ValueType
-DitherValue = voxprint_pb2.Dither.ValueType
-JobStateValue = voxprint_pb2.JobState.ValueType
+FormatValue: TypeAlias = voxprint_pb2.Format.ValueType
+DitherValue: TypeAlias = voxprint_pb2.Dither.ValueType
+JobStateValue: TypeAlias = voxprint_pb2.JobState.ValueType
 
 TERMINAL_STATES: frozenset[JobStateValue] = frozenset(
     {voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED}

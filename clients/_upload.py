@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from voxprint.v1 import voxprint_pb2
 
@@ -24,9 +24,9 @@ from ._formats import parse_dither
 #: no message comes near gRPC's 4 MiB cap.
 CHUNK_SIZE = 256 * 1024
 
-AudioSource = Union[str, os.PathLike[str], bytes, bytearray, memoryview, BinaryIO]
+AudioSource = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 #: Called after each chunk is handed to gRPC with (bytes sent, total bytes or None if unknown).
-ProgressCallback = Callable[[int, Union[int, None]], None]
+ProgressCallback = Callable[[int, int | None], None]
 
 
 @dataclass

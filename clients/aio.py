@@ -34,14 +34,14 @@ class AsyncVoxprintClient:
         config: ChannelConfig | str | None = None,
         *,
         channel: grpc.aio.Channel | None = None,
-        resume_policy: ResumePolicy = ResumePolicy(),
+        resume_policy: ResumePolicy | None = None,
     ) -> None:
         self.config = as_config(config)
         self._channel = channel if channel is not None else self.config.aio_channel()
         self._owns_channel = channel is None
         self._stub = voxprint_pb2_grpc.VoxprintStub(self._channel)
         self._metadata = self.config.call_metadata()
-        self._resume_policy = resume_policy
+        self._resume_policy = resume_policy or ResumePolicy()
 
     async def close(self) -> None:
         if self._owns_channel:

@@ -112,7 +112,7 @@ def connection_options(command: Callable[..., Any], *, shared: bool) -> Callable
 
 def channel_config(server: str | None, token: str | None, tls_ca: Path | None, tls: bool | None,
                    timeout: float | None, base: ChannelConfig | None = None) -> ChannelConfig:
-    values = {
+    values: dict[str, Any] = {
         "target": server,
         "token": token or None,
         "root_certificates": tls_ca.read_bytes() if tls_ca else None,
@@ -152,7 +152,7 @@ class VoxprintGroup(click.Group):
 @functools.partial(connection_options, shared=True)
 @click.version_option(package_name="voxprint")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, **connection: Any) -> None:
+def cli(ctx: click.Context, /, debug: bool, **connection: Any) -> None:
     """Turn a spoken phrase into a picture on a thermal printer.
 
     \b
@@ -390,7 +390,8 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
     if as_json:
         print_json(summary)
     elif str(path) != "-":
-        cli_state().err.print(f"wrote {format_name} ({response.width}×{response.height}, {len(response.data)} bytes) → {path}")
+        size = f"{response.width}×{response.height}, {len(response.data)} bytes"
+        cli_state().err.print(f"wrote {format_name} ({size}) → {path}")
 
 
 @cli.command(name="print")

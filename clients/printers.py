@@ -72,7 +72,7 @@ def _send_tcp(data: bytes, printer: TcpPrinter, timeout: float) -> None:
             connection.sendall(data)
             # Half-close so the printer sees the end of the job before the connection goes.
             connection.shutdown(socket.SHUT_WR)
-    except socket.timeout:
+    except TimeoutError:
         raise PrinterError(f"printer {printer} did not respond within {timeout:g} s") from None
     except OSError as error:
         raise PrinterError(f"cannot print to {printer}: {error.strerror or error}") from None

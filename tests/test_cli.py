@@ -23,7 +23,8 @@ from clients.cli import (
 )
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber, sample_png
-from tests.clients_fixtures import free_port, tcp_sink  # noqa: F401 (fixture)
+from tests.clients_fixtures import free_port
+from tests.clients_fixtures import tcp_sink  # noqa: F401 (a fixture, used by name)
 from voxprint.v1 import voxprint_pb2
 
 UNKNOWN_JOB = "00000000-0000-0000-0000-000000000000"
@@ -130,7 +131,8 @@ def test_a_failed_transcription_exits_1_with_the_reason(server_factory, tmp_path
 
 @pytest.mark.slow
 def test_a_job_without_picture_fails_only_when_a_picture_was_asked_for(server_factory, tmp_path):
-    server = server_factory(transcriber=ScriptedTranscriber("a cat"), illustrator=ScriptedIllustrator(fail="out of ink"))
+    server = server_factory(transcriber=ScriptedTranscriber("a cat"),
+                            illustrator=ScriptedIllustrator(fail="out of ink"))
     wav = tmp_path / "cat.wav"
     wav.write_bytes(wav_bytes(0.5))
 

@@ -27,7 +27,7 @@ from voxprint.v1 import voxprint_pb2
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.clients_fixtures import JOB_ID, FakeServer, event_at, free_port, job_at
-from tests.clients_fixtures import fake_voxprint  # noqa: F401 (fixture)
+from tests.clients_fixtures import fake_voxprint  # noqa: F401 (a fixture, used by name)
 
 FAST_RESUME = ResumePolicy(max_attempts=3, first_delay=0.01, max_delay=0.05)
 RECORDING = os.urandom(2 * CHUNK_SIZE + 1234)
@@ -172,7 +172,11 @@ def test_wait_times_out_when_the_job_does_not_finish(client, fake_voxprint):
 
 @pytest.mark.parametrize(
     ("format", "expected"),
-    [("png", voxprint_pb2.FORMAT_PNG), ("RAW", voxprint_pb2.FORMAT_RAW), (voxprint_pb2.FORMAT_PREVIEW, voxprint_pb2.FORMAT_PREVIEW)],
+    [
+        ("png", voxprint_pb2.FORMAT_PNG),
+        ("RAW", voxprint_pb2.FORMAT_RAW),
+        (voxprint_pb2.FORMAT_PREVIEW, voxprint_pb2.FORMAT_PREVIEW),
+    ],
 )
 def test_fetch_accepts_format_names_and_enum_values(client, fake_voxprint, format, expected):
     client.fetch(JOB_ID, format)

@@ -15,7 +15,8 @@ import rasterizer
 from clients import escpos, printers
 from clients.escpos import EscPosError
 from clients.printers import PathPrinter, PrinterError, TcpPrinter
-from tests.clients_fixtures import free_port, tcp_sink  # noqa: F401 (fixture)
+from tests.clients_fixtures import free_port
+from tests.clients_fixtures import tcp_sink  # noqa: F401 (a fixture, used by name)
 
 
 def drawing_png(width: int = 300, height: int = 130) -> bytes:
