@@ -79,7 +79,8 @@ def test_sends_the_key_as_the_authorization_header(
 ) -> None:
     make_transcriber().transcribe(recording)
 
-    assert {request.headers["authorization"] for request in assemblyai_fake.requests()} == {assemblyai_fake.api_key}
+    keys_sent = {request.headers["authorization"] for request in assemblyai_fake.requests()}
+    assert keys_sent == {assemblyai_fake.api_key}
 
 
 def test_a_wrong_key_fails_at_once_with_a_clear_message(
@@ -203,7 +204,9 @@ def test_auto_picks_assemblyai_when_its_key_is_set_and_uses_the_configured_servi
     assemblyai_fake: FakeAssemblyAI, recording: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSEMBLYAI_API_KEY", assemblyai_fake.api_key)
-    settings = Settings(transcriber="auto", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01)
+    settings = Settings(
+        transcriber="auto", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01
+    )
 
     transcriber = create_transcriber(settings)
 

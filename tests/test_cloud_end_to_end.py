@@ -100,7 +100,8 @@ def test_a_spoken_recording_becomes_a_picture_through_both_cloud_services(
     job = events[-1].job
     assert [event.job.state for event in events if event.job.state in STAGES_IN_ORDER] == STAGES_IN_ORDER
     assert (job.state, job.error, job.transcript) == (pb.JOB_STATE_COMPLETED, "", assemblyai_fake.text)
-    assert (job.backends.transcriber, job.backends.illustrator) == ("assemblyai", "gemini:gemini-2.5-flash-image")
+    assert job.backends.transcriber == "assemblyai"
+    assert job.backends.illustrator == "gemini:gemini-2.5-flash-image"
     assert list(assemblyai_fake.uploads.values()) == [speech_wav.read_bytes()]
     (generate,) = gemini_fake.requests()
     assert assemblyai_fake.text in generate.json()["contents"][0]["parts"][0]["text"]
@@ -112,7 +113,9 @@ def test_the_cloud_picture_is_fetched_as_png_raster_and_preview(
 ) -> None:
     job_id = run_job(cloud_server, speech_wav)[-1].job.id
 
-    png, raw, preview = (fetch(cloud_server, job_id, f) for f in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW))
+    png, raw, preview = (
+        fetch(cloud_server, job_id, format) for format in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW)
+    )
 
     assert Image.open(io.BytesIO(png.data)).size == IMAGE_SIZES["3:4"]
     assert (raw.width, raw.bytes_per_row, len(raw.data)) == (384, 48, 48 * raw.height)
@@ -172,7 +175,8 @@ def test_a_rejected_assemblyai_key_fails_the_job_without_retrying(
 
     job = run_job(cloud_server, speech_wav)[-1].job
 
-    assert (job.state, job.error) == (pb.JOB_STATE_FAILED, "speech-to-text failed: AssemblyAI rejected the API key (401)")
+    assert job.state == pb.JOB_STATE_FAILED
+    assert job.error == "speech-to-text failed: AssemblyAI rejected the API key (401)"
     assert len(assemblyai_fake.requests()) == 1
 
 

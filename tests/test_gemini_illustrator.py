@@ -73,15 +73,23 @@ def test_returns_the_generated_picture_as_png(make_illustrator: MakeIllustrator)
 def test_asks_the_configured_model_for_an_image_only_in_the_configured_aspect_ratio(
     make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
 ) -> None:
-    image = decoded(make_illustrator(model="gemini-2.5-flash-image-preview", aspect_ratio="9:16").illustrate(TRANSCRIPT))
+    illustrator = make_illustrator(model="gemini-2.5-flash-image-preview", aspect_ratio="9:16")
+
+    image = decoded(illustrator.illustrate(TRANSCRIPT))
 
     (request,) = gemini_fake.requests()
-    assert (request.method, request.path) == ("POST", "/v1/models/gemini-2.5-flash-image-preview:generateContent")
-    assert request.json()["generationConfig"] == {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "9:16"}}
+    assert request.method == "POST"
+    assert request.path == "/v1/models/gemini-2.5-flash-image-preview:generateContent"
+    assert request.json()["generationConfig"] == {
+        "responseModalities": ["IMAGE"],
+        "imageConfig": {"aspectRatio": "9:16"},
+    }
     assert image.size == IMAGE_SIZES["9:16"]
 
 
-def test_sends_the_key_in_the_x_goog_api_key_header(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_sends_the_key_in_the_x_goog_api_key_header(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     make_illustrator().illustrate(TRANSCRIPT)
 
     (request,) = gemini_fake.requests()
@@ -94,10 +102,13 @@ def test_sends_the_printable_prompt_with_the_transcript_as_its_subject(
     make_illustrator().illustrate(TRANSCRIPT)
 
     (request,) = gemini_fake.requests()
-    assert request.json()["contents"] == [{"parts": [{"text": PromptTemplate().render(TRANSCRIPT)}], "role": "user"}]
+    prompt = PromptTemplate().render(TRANSCRIPT)
+    assert request.json()["contents"] == [{"parts": [{"text": prompt}], "role": "user"}]
 
 
-def test_a_jpeg_is_accepted_and_handed_on_as_png(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_a_jpeg_is_accepted_and_handed_on_as_png(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     SCENARIOS["jpeg"](gemini_fake)
 
     image = decoded(make_illustrator().illustrate(TRANSCRIPT))
@@ -108,14 +119,20 @@ def test_a_jpeg_is_accepted_and_handed_on_as_png(make_illustrator: MakeIllustrat
 # -- errors from the service ------------------------------------------------------------------------
 
 
-def test_a_wrong_key_fails_at_once_with_a_clear_message(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_a_wrong_key_fails_at_once_with_a_clear_message(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     message = failure(make_illustrator(api_key=unique_key("wrong")))
 
-    assert message == "Gemini rejected the API key (400 INVALID_ARGUMENT): API key not valid. Please pass a valid API key."
+    assert message == (
+        "Gemini rejected the API key (400 INVALID_ARGUMENT): API key not valid. Please pass a valid API key."
+    )
     assert len(gemini_fake.requests()) == 1
 
 
-def test_forbidden_is_not_retried(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_forbidden_is_not_retried(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     SCENARIOS["forbidden"](gemini_fake)
 
     message = failure(make_illustrator())
@@ -124,7 +141,9 @@ def test_forbidden_is_not_retried(make_illustrator: MakeIllustrator, gemini_fake
     assert len(gemini_fake.requests()) == 1
 
 
-def test_rate_limiting_is_retried_until_it_succeeds(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_rate_limiting_is_retried_until_it_succeeds(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     SCENARIOS["rate-limited-then-success"](gemini_fake)  # two 429s
 
     assert decoded(make_illustrator().illustrate(TRANSCRIPT)).format == "PNG"
@@ -154,7 +173,10 @@ def test_a_reply_slower_than_the_timeout_is_retried_then_reported(
 
 
 def test_an_unreachable_service_is_retried_then_named(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini, refused_url: str, all_logs: pytest.LogCaptureFixture
+    make_illustrator: MakeIllustrator,
+    gemini_fake: FakeGemini,
+    refused_url: str,
+    all_logs: pytest.LogCaptureFixture,
 ) -> None:
     message = failure(make_illustrator(base_url=refused_url))
 
@@ -171,7 +193,10 @@ def test_an_unreachable_service_is_retried_then_named(
 @pytest.mark.parametrize(
     ("scenario", "message"),
     [
-        ("text-only", 'Gemini returned text instead of an image; it said: "I can\'t draw that, but here is a description."'),
+        (
+            "text-only",
+            'Gemini returned text instead of an image; it said: "I can\'t draw that, but here is a description."',
+        ),
         ("image-safety", "Gemini returned no image (finish reason IMAGE_SAFETY)"),
         ("prompt-blocked", "Gemini blocked the prompt (SAFETY)"),
         ("no-candidates", "Gemini returned no image (no candidates)"),
@@ -195,12 +220,15 @@ def test_malformed_base64_is_reported_as_a_malformed_reply(
     message = failure(make_illustrator())
 
     assert message.startswith(
-        "Gemini's reply is malformed (candidates.0.content.parts.0.inlineData.data: Data should be valid base64"
+        "Gemini's reply is malformed (candidates.0.content.parts.0.inlineData.data: "
+        "Data should be valid base64"
     )
     assert gemini_fake.api_key not in message
 
 
-def test_bytes_that_are_not_an_image_are_refused(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
+def test_bytes_that_are_not_an_image_are_refused(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
     SCENARIOS["not-an-image"](gemini_fake)
 
     message = failure(make_illustrator())
@@ -236,7 +264,9 @@ def test_a_configured_prompt_template_replaces_the_default(
     gemini_fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GOOGLE_API_KEY", gemini_fake.api_key)
-    settings = Settings(illustrator="gemini", gemini_base_url=gemini_fake.url, image_prompt="Woodcut of {transcript}.")
+    settings = Settings(
+        illustrator="gemini", gemini_base_url=gemini_fake.url, image_prompt="Woodcut of {transcript}."
+    )
 
     create_illustrator(settings).illustrate(TRANSCRIPT)
 
@@ -266,7 +296,9 @@ def test_speech_cannot_break_out_of_its_quotes() -> None:
     assert "\n" not in data
 
 
-@pytest.mark.parametrize("template", ["Draw it.", "Draw {transcript} in {style}.", "Draw {transcript", "{0} {transcript}"])
+@pytest.mark.parametrize(
+    "template", ["Draw it.", "Draw {transcript} in {style}.", "Draw {transcript", "{0} {transcript}"]
+)
 def test_a_template_needs_exactly_the_transcript_field(template: str) -> None:
     with pytest.raises(ValueError, match="image prompt template"):
         PromptTemplate(template)
