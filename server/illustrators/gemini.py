@@ -143,14 +143,14 @@ class GeminiIllustrator:
             if feedback is not None and feedback.block_reason is not None:
                 reason = _name(feedback.block_reason)
                 raise IllustrationError(f"Gemini blocked the prompt ({reason})")
-            raise IllustrationError(f"Gemini returned no image (no candidates)")
+            raise IllustrationError("Gemini returned no image (no candidates)")
         candidate = response.candidates[0]
         parts = candidate.content.parts if candidate.content and candidate.content.parts else []
         for part in parts:
             if part.inline_data is not None and part.inline_data.data:
                 return part.inline_data.data
         text = " ".join(part.text for part in parts if part.text)
-        said = f"; it said: \"{self._quote(text)}\"" if text else ""
+        said = f'; it said: "{self._quote(text)}"' if text else ""
         finish = candidate.finish_reason
         if finish is not None and finish != types.FinishReason.STOP:
             raise IllustrationError(
@@ -158,7 +158,7 @@ class GeminiIllustrator:
             )
         if text:
             raise IllustrationError(f"Gemini returned text instead of an image{said}")
-        raise IllustrationError(f"Gemini returned no image (the reply was empty)")
+        raise IllustrationError("Gemini returned no image (the reply was empty)")
 
     def _quote(self, vendor_text: str) -> str:
         return quote_vendor_text(vendor_text, secret=self._api_key)

@@ -104,7 +104,7 @@ class AssemblyAITranscriber:
             raise TranscriptionError(f"AssemblyAI could not transcribe the recording: {reason}")
         text = (transcript.text or "").strip()
         if not text:
-            raise TranscriptionError(f"no speech found in the recording")
+            raise TranscriptionError("no speech found in the recording")
         return text
 
     def _retrying(self, operation: Callable[[], T], describe: str, deadline: float) -> T:
@@ -121,9 +121,9 @@ class AssemblyAITranscriber:
         if status is None:  # the SDK's poll timeout, the only TranscriptError without a status
             return f"AssemblyAI did not finish within {self._timeout:g} s"
         if status == 401:
-            return f"AssemblyAI rejected the API key (401)"
+            return "AssemblyAI rejected the API key (401)"
         if status == 429:
-            return f"AssemblyAI is rate-limiting requests (429); try again later"
+            return "AssemblyAI is rate-limiting requests (429); try again later"
         if status >= 500:
             return f"AssemblyAI had a server error ({status}); try again later"
         if status == 403:
@@ -137,5 +137,6 @@ class AssemblyAITranscriber:
 def _is_transient(error: Exception) -> bool:
     if isinstance(error, httpx.TransportError):
         return True
-    status = getattr(error, "status_code", None) if isinstance(error, aai.TranscriptError) else None
-    return status is not None and (status in (408, 429) or status >= 500)
+    if isinstance(error, aai.TranscriptError) and error.status_code is not None:
+        return error.status_code in (408, 429) or error.status_code >= 500
+    return False
