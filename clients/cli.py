@@ -44,6 +44,7 @@ Exit codes:
   4  no such job
   5  result not available yet (job still running) or never (image step failed)
   6  printer or local file error
+  130  interrupted (Ctrl-C)
 """
 
 #: File names ``fetch`` uses when -o is not given.
