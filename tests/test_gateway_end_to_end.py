@@ -10,8 +10,10 @@ import asyncio
 import os
 import socket
 import uuid
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 from voxprint.v1 import voxprint_pb2
 
@@ -24,6 +26,7 @@ from clients.device_sim import (
     send_raw,
 )
 from clients.gateway import protocol
+from clients.gateway.assembler import AudioFormat
 from clients.gateway.main import Gateway
 from clients.gateway.protocol import Audio, Query, SampleFormat
 from tests.audio_samples import wav_bytes
@@ -92,6 +95,36 @@ async def test_device_learns_its_recording_arrived_while_the_server_is_unreachab
         assert gateway.counters["retries.submit"] >= 1
 
 
+def test_simulator_resamples_and_downmixes_to_16_bit_when_asked(tmp_path: Path) -> None:
+    stereo = tmp_path / "stereo.wav"
+    stereo.write_bytes(wav_bytes(0.5, rate=48_000, channels=2, sample_width=3))
+    pcm = converted(read_wav(stereo), rate=16_000, mono=True)
+    assert pcm.format == AudioFormat(16_000, 1, SampleFormat.S16LE)
+    assert len(pcm.data) == 2 * 8_000
+
+
+def test_simulator_sends_a_wav_in_its_own_format_unless_asked(tmp_path: Path) -> None:
+    stereo = tmp_path / "stereo.wav"
+    stereo.write_bytes(wav_bytes(0.5, rate=22_050, channels=2, sample_width=1))
+    native = read_wav(stereo)
+    assert native.format == AudioFormat(22_050, 2, SampleFormat.U8)
+    assert converted(native) is native
+
+
+def stereo_24_bit_copy(source: Path, destination: Path) -> Path:
+    """`source` (16-bit mono) as 24-bit stereo: what an I2S microphone pair delivers."""
+    with wave.open(str(source)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+    widened = (samples.astype("<i4") << 16).view(np.uint8).reshape(-1, 4)[:, 1:]
+    with wave.open(str(destination), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(3)
+        out.setframerate(rate)
+        out.writeframes(np.repeat(widened, 2, axis=0).tobytes())
+    return destination
+
+
 async def fetch_raw(target: str, job_id: uuid.UUID) -> voxprint_pb2.FetchResponse:
     async with AsyncVoxprintClient(target) as client:
         return await client.fetch(str(job_id), "raw")
@@ -124,6 +157,18 @@ async def test_lossy_reordering_link_both_ways_still_gives_the_right_job_and_exa
         assert gateway.counters["datagrams.gap_filled"] > 0
         assert gateway.counters["resends.chunks"] > 0
         assert gateway.counters["deliveries.udp.acknowledged"] == 1
+
+
+@pytest.mark.slow
+async def test_a_device_may_announce_any_pcm_format_it_records_in(
+        server_factory, speech_wav: Path, tmp_path: Path) -> None:
+    server = server_factory()
+    recording = read_wav(stereo_24_bit_copy(speech_wav, tmp_path / "s24-stereo.wav"))
+    assert recording.format == AudioFormat(16_000, 2, SampleFormat.S24LE)
+    async with running_gateway(server.target) as gateway:
+        device = SimulatedDevice(gateway.address, speed=PLAYBACK_SPEED)
+        result = await device.run(recording, timeout=DEVICE_TIMEOUT)
+    assert "penguin" in result.transcript.lower() and result.raster is not None
 
 
 @pytest.mark.slow

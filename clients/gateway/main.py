@@ -118,7 +118,10 @@ class _Notice:
 
 
 class Gateway:
-    """The running gateway; `start()` binds the ports, `close()` stops everything it started."""
+    """The running gateway; `start()` binds the ports, `close()` stops everything it started.
+
+    Create it inside the event loop it will run on.
+    """
 
     def __init__(self, config: GatewayConfig, client: AsyncVoxprintClient,
                  counters: Counters | None = None) -> None:
