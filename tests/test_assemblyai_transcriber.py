@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,22 @@ def test_silence_is_a_clear_failure(
     SCENARIOS["silence"](assemblyai_fake)
 
     assert failure(make_transcriber(), recording) == "no speech found in the recording"
+
+
+def test_worker_threads_can_share_one_transcriber(
+    make_transcriber: MakeTranscriber, assemblyai_fake: FakeAssemblyAI, tmp_path: Path
+) -> None:
+    transcriber = make_transcriber()
+    recordings = [tmp_path / f"recording-{index}.wav" for index in range(4)]
+    for index, path in enumerate(recordings):
+        path.write_bytes(b"RIFF" + bytes([index]) * 100)
+
+    with ThreadPoolExecutor(len(recordings)) as pool:
+        texts = list(pool.map(transcriber.transcribe, recordings))
+
+    assert texts == [assemblyai_fake.text] * len(recordings)
+    assert sorted(assemblyai_fake.uploads.values()) == sorted(path.read_bytes() for path in recordings)
+    assert len(assemblyai_fake.requests("POST", TRANSCRIPT_PATH)) == len(recordings)
 
 
 def test_auto_picks_assemblyai_when_its_key_is_set_and_uses_the_configured_service(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
@@ -114,6 +115,19 @@ def test_a_jpeg_is_accepted_and_handed_on_as_png(
     image = decoded(make_illustrator().illustrate(TRANSCRIPT))
 
     assert (image.format, image.size) == ("PNG", IMAGE_SIZES["3:4"])
+
+
+def test_worker_threads_can_share_one_illustrator_and_its_retries(
+    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
+) -> None:
+    illustrator = make_illustrator()
+    gemini_fake.fail_next(429, times=2)
+
+    with ThreadPoolExecutor(4) as pool:
+        pictures = list(pool.map(illustrator.illustrate, [TRANSCRIPT] * 4))
+
+    assert [decoded(picture).format for picture in pictures] == ["PNG"] * 4
+    assert len(gemini_fake.requests()) == 4 + 2
 
 
 # -- errors from the service ------------------------------------------------------------------------
