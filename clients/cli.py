@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 import rasterizer
@@ -26,7 +27,6 @@ from .channel import DEFAULT_TARGET, ChannelConfig
 from .client import VoxprintClient
 from .errors import InvalidArgument, NotFound, NotReady, TooLarge, Unavailable, VoxprintError
 
-EXIT_OK = 0
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SERVER = 3
@@ -37,13 +37,13 @@ EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  success
-  1  the job failed (or has no picture when one was asked for)
-  2  usage error, or the server rejected the request as invalid
-  3  server unreachable, timed out, or another server error
-  4  no such job
-  5  result not available yet (job still running) or never (image step failed)
-  6  printer or local file error
+    0  success
+    1  the job failed (or has no picture when one was asked for)
+    2  usage error, or the server rejected the request as invalid
+    3  server unreachable, timed out, or another server error
+    4  no such job
+    5  result not available yet (job still running) or never (image step failed)
+    6  printer or local file error
   130  interrupted (Ctrl-C)
 """
 
@@ -201,7 +201,7 @@ def print_json(document: Any) -> None:
 
 def upload(client: VoxprintClient, recording: Path, show_progress: bool, **submit_options: Any) -> voxprint_pb2.Job:
     source: Path | BinaryIO = sys.stdin.buffer if str(recording) == "-" else recording
-    filename = "stdin.wav" if str(recording) == "-" else None
+    filename = "stdin" if str(recording) == "-" else None  # the server sniffs the format
     if not show_progress:
         return client.submit(source, filename=filename, **submit_options)
     columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
@@ -239,7 +239,7 @@ def check_outcome(job: voxprint_pb2.Job, *, wants_picture: bool) -> None:
     if job.state == voxprint_pb2.JOB_STATE_FAILED or (problem and wants_picture):
         raise CliFailure(problem or "job failed", EXIT_JOB_FAILED)
     if problem:
-        cli_state().err.print(f"[yellow]warning:[/] {problem}")
+        cli_state().err.print(f"[yellow]warning:[/] {escape(problem)}")
 
 
 def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -> voxprint_pb2.FetchResponse:
