@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ class Reply:
         return cls(status, json.dumps(payload).encode(), delay=delay)
 
 
-class FakeService:
+class FakeService(ABC):
     """A vendor's HTTP API on 127.0.0.1. Subclasses implement :meth:`key_problem`,
     :meth:`error_body` and :meth:`route`; use as a context manager or ``start``/``stop``."""
 
@@ -78,7 +79,7 @@ class FakeService:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeService:
+    def start(self: Service) -> Service:
         """Serve from a background thread."""
         self._thread = threading.Thread(target=self.serve_forever, name=f"fake-{self.vendor}", daemon=True)
         self._thread.start()
@@ -95,7 +96,7 @@ class FakeService:
         if self._thread is not None:
             self._thread.join(5)
 
-    def __enter__(self) -> FakeService:
+    def __enter__(self: Service) -> Service:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -120,17 +121,17 @@ class FakeService:
 
     # -- vendor hooks ----------------------------------------------------------------------------
 
+    @abstractmethod
     def key_problem(self, request: Request) -> Reply | None:
         """The vendor's answer to a missing or wrong key, or None when the key is right."""
-        raise NotImplementedError
 
+    @abstractmethod
     def error_body(self, status: int) -> Any:
         """The vendor's JSON error body for ``status``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def route(self, request: Request) -> Reply:
         """Serve an authenticated request that no script intercepted."""
-        raise NotImplementedError
 
     def error(self, status: int) -> Reply:
         return Reply.json(status, self.error_body(status))
