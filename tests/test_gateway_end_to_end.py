@@ -83,6 +83,19 @@ async def test_query_for_an_unknown_session_is_counted_and_unanswered() -> None:
         await until(lambda: gateway.counters["queries.unknown_session"] == 1)
 
 
+async def test_a_datagram_the_gateway_fails_on_is_counted_and_the_next_one_served(monkeypatch) -> None:
+    async with running_gateway("127.0.0.1:1") as gateway:
+        def broken(*args: object) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(gateway, "_answer", broken)
+        send_datagrams([protocol.encode(Query(5, 5))], gateway)
+        await until(lambda: gateway.counters["datagrams.dropped.internal_error"] == 1)
+        monkeypatch.undo()
+        send_datagrams([protocol.encode(Query(5, 5))], gateway)
+        await until(lambda: gateway.counters["queries.unknown_session"] == 1)
+
+
 async def test_device_learns_its_recording_arrived_while_the_server_is_unreachable(
         tmp_path: Path) -> None:
     tone = tmp_path / "tone.wav"

@@ -1,7 +1,9 @@
-"""The UDP wire format: every message round-trips; anything else is refused with a reason."""
+"""The UDP wire format: every message round-trips, anything else is refused with a reason; and
+the gateway's side of delivering a raster in numbered chunks."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import uuid
 from pathlib import Path
@@ -9,8 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from voxprint.v1 import voxprint_pb2
 
 from clients.gateway import protocol
+from clients.gateway.counters import Counters
+from clients.gateway.delivery import Recipient, UdpDelivery
 from clients.gateway.protocol import (
     Ack,
     Audio,
@@ -201,3 +206,99 @@ def test_random_bytes_after_a_valid_header_never_raise_anything_but_protocol_err
         protocol.decode(protocol.encode(Query(DEVICE, SESSION))[:6] + tail)
     except ProtocolError:
         pass
+
+
+# The delivery protocol, gateway side: numbered chunks, RESEND, ACK, retention.
+
+DEVICE_ADDRESS = ("127.0.0.1", 40000)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def sent() -> list[tuple[bytes, tuple[str, int]]]:
+    return []
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def udp(sent: list[tuple[bytes, tuple[str, int]]], clock: FakeClock) -> UdpDelivery:
+    return UdpDelivery(lambda data, address: sent.append((data, address)), Counters(), clock,
+                       chunk_size=100, chunk_interval=0.0, retention=10.0)
+
+
+RASTER = bytes(range(256)) * 3  # 768 bytes: 8 chunks of 100, the last of 68
+JOB_MESSAGE = voxprint_pb2.Job(id=str(JOB), state=voxprint_pb2.JOB_STATE_COMPLETED)
+FETCHED = voxprint_pb2.FetchResponse(data=RASTER, width=128, height=48, bytes_per_row=16)
+
+
+def chunks(sent: list[tuple[bytes, tuple[str, int]]]) -> list[RasterChunk]:
+    decoded = [protocol.decode(data) for data, _ in sent]
+    assert all(isinstance(chunk, RasterChunk) for chunk in decoded)
+    return decoded  # type: ignore[return-value]
+
+
+async def test_raster_goes_to_the_device_in_numbered_chunks_that_rebuild_it(
+        udp: UdpDelivery, sent: list) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    received = chunks(sent)
+    assert [c.chunk_index for c in received] == list(range(8))
+    assert {(c.chunk_count, c.width, c.height, c.bytes_per_row, c.job_id) for c in received} == {
+        (8, 128, 48, 16, JOB)}
+    rebuilt = b"".join(c.payload for c in received)
+    assert rebuilt == RASTER and received[0].crc32 == protocol.raster_crc32(rebuilt)
+    assert {address for _, address in sent} == {DEVICE_ADDRESS}
+
+
+async def test_resend_sends_exactly_the_named_chunks_to_where_the_device_is_now(
+        udp: UdpDelivery, sent: list) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    sent.clear()
+    udp.resend(Resend(DEVICE, SESSION, (2, 7, 99)), ("127.0.0.1", 40001))
+    await asyncio.sleep(0.01)
+    assert [c.chunk_index for c in chunks(sent)] == [2, 7]
+    assert {address for _, address in sent} == {("127.0.0.1", 40001)}
+
+
+async def test_resend_without_indices_sends_every_chunk(udp: UdpDelivery, sent: list) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    sent.clear()
+    udp.resend(Resend(DEVICE, SESSION), DEVICE_ADDRESS)
+    await asyncio.sleep(0.01)
+    assert [c.chunk_index for c in chunks(sent)] == list(range(8))
+
+
+async def test_after_ack_the_raster_is_forgotten(udp: UdpDelivery, sent: list) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    sent.clear()
+    udp.acknowledge(Recipient(DEVICE, SESSION, DEVICE_ADDRESS).key)
+    udp.resend(Resend(DEVICE, SESSION), DEVICE_ADDRESS)
+    await asyncio.sleep(0.01)
+    assert sent == []
+
+
+async def test_unacknowledged_raster_is_kept_for_the_retention_time_only(
+        udp: UdpDelivery, sent: list, clock: FakeClock) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    sent.clear()
+    clock.now = 9.0
+    udp.expire()
+    udp.resend(Resend(DEVICE, SESSION, (0,)), DEVICE_ADDRESS)  # asking again extends it
+    clock.now = 18.0
+    udp.expire()
+    udp.resend(Resend(DEVICE, SESSION, (1,)), DEVICE_ADDRESS)
+    clock.now = 28.5
+    udp.expire()
+    udp.resend(Resend(DEVICE, SESSION, (2,)), DEVICE_ADDRESS)
+    await asyncio.sleep(0.01)
+    assert [c.chunk_index for c in chunks(sent)] == [0, 1]

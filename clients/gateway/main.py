@@ -100,11 +100,18 @@ class GatewayConfig:
 
 
 class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self, receive: Callable[[bytes, Address], None]) -> None:
+    def __init__(self, receive: Callable[[bytes, Address], None], counters: Counters) -> None:
         self._receive = receive
+        self._counters = counters
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
-        self._receive(data, addr)
+        try:
+            self._receive(data, addr)
+        except Exception:
+            # A bug met by one datagram is counted and logged here, with the sender, instead of
+            # escaping into the event loop's generic handler.
+            self._counters.incr("datagrams.dropped.internal_error")
+            logger.exception("datagram from %s could not be handled", addr)
 
     def error_received(self, exc: Exception) -> None:
         # ICMP "port unreachable" from a device that went away; nothing to do.
@@ -174,8 +181,8 @@ class Gateway:
         logger.info("counters: %s", self.counters.format())
 
     async def _bind(self, address: Address, receive: Callable[[bytes, Address], None]) -> None:
-        transport, _ = await self._loop.create_datagram_endpoint(lambda: _Endpoint(receive),
-                                                                 local_addr=address)
+        transport, _ = await self._loop.create_datagram_endpoint(
+            lambda: _Endpoint(receive, self.counters), local_addr=address)
         self._transports.append(transport)
 
     def receive_framed(self, data: bytes, address: Address) -> None:
