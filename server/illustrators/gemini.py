@@ -32,6 +32,8 @@ from server.retry import Backoff
 from server.vendor_text import quote_vendor_text
 
 DEFAULT_MODEL = "gemini-2.5-flash-image"
+# Where the SDK sends requests when no base URL is configured; named in errors.
+SDK_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
@@ -64,7 +66,7 @@ class GeminiIllustrator:
         self.name = f"gemini:{model}"
         self._model = model
         self._api_key = api_key
-        self._where = base_url or "the Gemini API"
+        self._where = base_url or SDK_DEFAULT_BASE_URL
         self._prompt = prompt
         self._client = genai.Client(
             vertexai=False,  # the Gemini Developer API, whatever GOOGLE_GENAI_USE_VERTEXAI says
