@@ -55,7 +55,7 @@ def cloud_server(
     monkeypatch.setenv("ASSEMBLYAI_API_KEY", assemblyai_fake.api_key)
     monkeypatch.setenv("GOOGLE_API_KEY", gemini_fake.api_key)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    keys_never_logged += [assemblyai_fake.api_key, gemini_fake.api_key]
+    keys_never_logged.extend([assemblyai_fake.api_key, gemini_fake.api_key])
     cloud = {
         "assemblyai_base_url": assemblyai_fake.url,
         "assemblyai_poll_interval": 0.01,
