@@ -307,8 +307,7 @@ class SimulatedDevice:
             message = protocol.decode(datagram)
         except ProtocolError:
             return
-        if (getattr(message, "device_id", None), getattr(message, "session_id", None)) != (
-                self.device_id, self.session_id):
+        if (message.device_id, message.session_id) != (self.device_id, self.session_id):
             return
         if isinstance(message, JobNotice):
             self._note(message)
@@ -318,6 +317,8 @@ class SimulatedDevice:
     def _note(self, notice: JobNotice) -> None:
         result = self.result
         result.notices += 1
+        if notice.state < result.state:
+            return  # overtaken by a later notice on the way (job states only move forward)
         if notice.job_id.int:
             result.job_id = notice.job_id
         result.state = notice.state
