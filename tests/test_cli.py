@@ -23,7 +23,7 @@ from clients.cli import (
 )
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber, sample_png
-from tests.clients_fixtures import free_port
+from tests.clients_fixtures import free_port, self_signed_certificate
 from tests.clients_fixtures import tcp_sink  # noqa: F401 (a fixture, used by name)
 from voxprint.v1 import voxprint_pb2
 
@@ -32,8 +32,8 @@ UNKNOWN_JOB = "00000000-0000-0000-0000-000000000000"
 CLEAN_ENV = {"VOXPRINT_SERVER": None, "VOXPRINT_TOKEN": None, "VOXPRINT_TLS_CA": None, "VOXPRINT_DEBUG": None}
 
 
-def voxprint(*args: str | Path, stdin: bytes | None = None) -> Result:
-    return CliRunner(env=CLEAN_ENV).invoke(cli, [str(arg) for arg in args], input=stdin)
+def voxprint(*args: str | Path, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
+    return CliRunner(env={**CLEAN_ENV, **(env or {})}).invoke(cli, [str(arg) for arg in args], input=stdin)
 
 
 def one_error_line(result: Result) -> str:
@@ -252,6 +252,35 @@ def test_debug_shows_the_traceback_instead():
     result = voxprint("--debug", "--server", f"127.0.0.1:{free_port()}", "get", UNKNOWN_JOB, "--timeout", "5")
     assert not isinstance(result.exception, SystemExit)  # propagated, so Python prints the traceback
     assert isinstance(result.exception.__cause__, Unavailable)
+
+
+@pytest.fixture
+def guarded_server(server_factory, monkeypatch):
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", "s3cret")
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+
+
+@pytest.mark.slow
+def test_the_token_comes_from_the_flag_or_the_environment(guarded_server):
+    by_flag = voxprint("list", "--token", "s3cret", "--server", guarded_server.target)
+    by_env = voxprint("list", "--server", guarded_server.target, env={"VOXPRINT_TOKEN": "s3cret"})
+    assert by_flag.exit_code == by_env.exit_code == 0, by_flag.output + by_env.output
+
+
+@pytest.mark.slow
+def test_no_token_for_a_guarded_server_exits_3(guarded_server):
+    result = voxprint("list", "--server", guarded_server.target)
+    assert result.exit_code == EXIT_SERVER
+    assert "(unauthenticated)" in one_error_line(result)
+
+
+@pytest.mark.slow
+def test_tls_ca_connects_over_tls(server_factory, tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    server = server_factory(tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(),
+                            illustrator=ScriptedIllustrator())
+    assert voxprint("--tls-ca", cert, "--server", server.target, "list").exit_code == 0
+    assert voxprint("list", "--server", server.target, "--timeout", "3").exit_code == EXIT_SERVER
 
 
 # --- print ----------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from clients import (
     InvalidArgument,
     NotFound,
     NotReady,
+    Unauthenticated,
     Unavailable,
     VoxprintClient,
     VoxprintError,
@@ -26,7 +27,7 @@ from voxprint.v1 import voxprint_pb2
 
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.clients_fixtures import JOB_ID, FakeServer, event_at, free_port, job_at
+from tests.clients_fixtures import JOB_ID, FakeServer, event_at, free_port, job_at, self_signed_certificate
 from tests.clients_fixtures import fake_voxprint  # noqa: F401 (a fixture, used by name)
 
 FAST_RESUME = ResumePolicy(max_attempts=3, first_delay=0.01, max_delay=0.05)
@@ -296,3 +297,53 @@ def test_fetch_before_the_picture_exists_raises_not_ready(server_factory):
     finally:
         gate.set()
     assert raised.value.code == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.slow
+def test_watch_resumes_across_a_server_restart(server_factory):
+    listen = f"127.0.0.1:{free_port()}"
+    backends = {"transcriber": ScriptedTranscriber("a cat"), "illustrator": ScriptedIllustrator()}
+    idle = server_factory(listen=listen, workers=0, **backends)  # keeps the job PENDING
+    patient = ResumePolicy(max_attempts=100, first_delay=0.05, max_delay=0.2)
+    with VoxprintClient(idle.target, resume_policy=patient) as client:
+        job = client.submit(wav_bytes(0.5))
+        events = client.watch(job.id, timeout=60)
+        first = next(events)
+        idle.stop()  # the open stream drops here
+        server_factory(listen=listen, **backends)  # same port, same database: the job runs
+        rest = list(events)
+
+    versions = [event.job.version for event in (first, *rest)]
+    assert first.job.state == voxprint_pb2.JOB_STATE_PENDING
+    assert versions == sorted(set(versions))
+    assert rest[-1].job.state == voxprint_pb2.JOB_STATE_COMPLETED
+    assert rest[-1].job.transcript == "a cat"
+
+
+@pytest.fixture
+def guarded_server(server_factory, monkeypatch):
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", "s3cret")
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+
+
+@pytest.mark.slow
+def test_the_token_opens_a_guarded_server(guarded_server):
+    with VoxprintClient(ChannelConfig(target=guarded_server.target, token="s3cret")) as client:
+        job = client.wait(client.submit(wav_bytes(0.5)).id, timeout=30)
+    assert job.state == voxprint_pb2.JOB_STATE_COMPLETED
+
+
+@pytest.mark.slow
+def test_a_wrong_token_is_unauthenticated(guarded_server):
+    with VoxprintClient(ChannelConfig(target=guarded_server.target, token="guess")) as client:
+        with pytest.raises(Unauthenticated):
+            client.list()
+
+
+@pytest.mark.slow
+def test_tls_with_the_servers_root_certificate(server_factory, tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    server = server_factory(tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(),
+                            illustrator=ScriptedIllustrator())
+    with VoxprintClient(ChannelConfig(target=server.target, root_certificates=cert.read_bytes())) as client:
+        assert list(client.iter_jobs()) == []
