@@ -378,6 +378,8 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
       voxprint fetch $ID --format raw -o - | xxd | head
       voxprint fetch $ID --format preview --json
     """
+    if as_json and str(output) == "-":
+        raise click.UsageError("--json and -o - would both write to stdout; pick one")
     path = output or Path(DEFAULT_OUTPUT_NAMES[format_name].format(id=job_id))
     response = write_result(client, job_id, format_name, path)
     summary = {

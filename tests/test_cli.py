@@ -226,6 +226,12 @@ def test_fetch_to_stdout(server, completed_job):
     assert result.stdout_bytes == fetch_raw(server, completed_job.id).data
 
 
+def test_fetch_refuses_json_and_data_both_on_stdout():
+    result = voxprint("fetch", UNKNOWN_JOB, "--format", "raw", "-o", "-", "--json")
+    assert result.exit_code == EXIT_USAGE
+    assert "stdout" in result.stderr
+
+
 @pytest.mark.slow
 def test_fetch_before_the_picture_exists_exits_5(server_factory, tmp_path):
     gate = threading.Event()
