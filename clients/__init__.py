@@ -8,6 +8,7 @@
         raster = client.fetch(job.id, "raw")
 """
 
+from ._watch import ResumePolicy
 from .aio import AsyncVoxprintClient
 from .channel import DEFAULT_TARGET, ChannelConfig
 from .client import VoxprintClient
@@ -48,6 +49,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "PermissionDenied",
+    "ResumePolicy",
     "TooLarge",
     "Unauthenticated",
     "Unavailable",
