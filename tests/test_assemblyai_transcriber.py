@@ -23,6 +23,9 @@ from tests.fakes.fixtures import (  # noqa: F401  (fixtures are found by name)
     unique_key,
 )
 
+# The assemblyai SDK still calls pydantic's v1 API; its deprecation warnings are not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20")
+
 TRANSCRIPT_PATH = "/v2/transcript"
 MakeTranscriber = Callable[..., AssemblyAITranscriber]
 
