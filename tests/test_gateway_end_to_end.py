@@ -254,6 +254,21 @@ async def test_a_recording_made_while_the_server_is_down_is_submitted_once_it_is
 
 
 @pytest.mark.slow
+async def test_a_recording_replayed_to_a_restarted_gateway_maps_to_the_same_job(
+        server_factory, speech_wav: Path) -> None:
+    server = server_factory()
+    results = []
+    for _ in range(2):  # a fresh gateway each time: nothing remembered but the request id
+        async with running_gateway(server.target) as gateway:
+            device = SimulatedDevice(gateway.address, device_id=0xC, session_id=0x5EED,
+                                     speed=PLAYBACK_SPEED)
+            results.append(await device.run(read_wav(speech_wav), timeout=DEVICE_TIMEOUT))
+
+    assert results[0].job_id is not None and results[0].job_id == results[1].job_id
+    assert len(server.stub.ListJobs(voxprint_pb2.ListJobsRequest()).jobs) == 1
+
+
+@pytest.mark.slow
 async def test_printouts_reach_a_printer_and_a_spool_directory_too(
         server_factory, speech_wav: Path, tmp_path: Path) -> None:
     server = server_factory()
