@@ -204,6 +204,7 @@ def encode(message: Message) -> bytes:
             + message.payload
         )
     elif isinstance(message, JobNotice):
+        # Cut to fit one datagram, then drop a multi-byte character the cut split in two.
         text = message.text.encode("utf-8")[:MAX_JOB_TEXT].decode("utf-8", "ignore").encode("utf-8")
         data = (
             _common(Kind.JOB, message.flags, message.device_id, message.session_id)
