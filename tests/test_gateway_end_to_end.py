@@ -7,6 +7,7 @@ ones run the whole path with the offline speech model.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -75,6 +76,14 @@ async def test_garbage_datagrams_are_counted_by_reason_and_open_no_recording() -
         for reason in garbage():
             assert gateway.counters[f"datagrams.dropped.{reason}"] == 1, reason
         assert gateway.counters["recordings.assembled"] == 0
+
+
+async def test_counters_are_logged_periodically(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="voxprint.gateway")
+    async with running_gateway("127.0.0.1:1", counters_interval=0.05) as gateway:
+        send_datagrams([b"junk"], gateway)
+        await until(lambda: any("datagrams.dropped.bad_magic=1" in r.message
+                                for r in caplog.records))
 
 
 async def test_query_for_an_unknown_session_is_counted_and_unanswered() -> None:
