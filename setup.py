@@ -72,8 +72,8 @@ extensions = [
 setup(
     packages=find_packages(include=["server*", "rasterizer*", "clients*"]) + ["voxprint", "voxprint.v1"],
     package_dir={"voxprint": "proto/voxprint"},
-    package_data={"voxprint.v1": ["*.proto", "*.pyi", "py.typed"], "server": ["samples/*"],
-                  "rasterizer": ["*.pyi", "py.typed"]},
+    package_data={"voxprint.v1": ["*.proto", "*.pyi", "py.typed"],
+                  "rasterizer": ["*.pyi", "py.typed"], "clients": ["py.typed"]},
     ext_modules=cythonize(extensions, language_level=3),
     cmdclass={
         "generate_stubs": GenerateStubs,

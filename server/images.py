@@ -38,5 +38,7 @@ def as_png(data: bytes) -> Picture:
             savable = image.convert("RGB") if image.mode in ("CMYK", "YCbCr") else image
             savable.save(encoded, format="PNG")
             return Picture(encoded.getvalue(), width, height)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError as error:
+        raise BadImage("the picture could not be decoded (not an image format Pillow knows)") from error
+    except (OSError, Image.DecompressionBombError) as error:
         raise BadImage(f"the picture could not be decoded ({error})") from error

@@ -43,11 +43,25 @@ def _option(name: str, envvar: str, help: str, **kwargs) -> click.Option:
          "CTranslate2 Whisper model directory or name; default: the bundled tiny.en.", default=None)
 @_option("--assemblyai-base-url", "VOXPRINT_ASSEMBLYAI_BASE_URL", "AssemblyAI API base URL.",
          default=defaults.assemblyai_base_url)
+@_option("--assemblyai-poll-interval", "VOXPRINT_ASSEMBLYAI_POLL_INTERVAL",
+         "Seconds between AssemblyAI transcript polls.", default=defaults.assemblyai_poll_interval,
+         type=click.FloatRange(min=0.05))
+@_option("--assemblyai-timeout", "VOXPRINT_ASSEMBLYAI_TIMEOUT",
+         "Give up on an AssemblyAI transcription after this many seconds.",
+         default=defaults.assemblyai_timeout, type=click.FloatRange(min=1))
 @_option("--gemini-base-url", "VOXPRINT_GEMINI_BASE_URL", "Gemini API base URL; default: Google's.",
          default=None)
 @_option("--gemini-model", "VOXPRINT_GEMINI_MODEL", "Gemini image model.", default=defaults.gemini_model)
 @_option("--gemini-aspect-ratio", "VOXPRINT_GEMINI_ASPECT_RATIO",
          "Aspect ratio asked of Gemini (portrait suits a receipt).", default=defaults.gemini_aspect_ratio)
+@_option("--gemini-timeout", "VOXPRINT_GEMINI_TIMEOUT", "Seconds allowed for one Gemini request.",
+         default=defaults.gemini_timeout, type=click.FloatRange(min=1))
+@_option("--cloud-retry-attempts", "VOXPRINT_CLOUD_RETRY_ATTEMPTS",
+         "Tries in all for transient cloud failures (connection errors, 408, 429, 5xx); 1 = no retry.",
+         default=defaults.cloud_retry_attempts, type=click.IntRange(1, 20))
+@_option("--cloud-retry-initial-delay", "VOXPRINT_CLOUD_RETRY_INITIAL_DELAY",
+         "First wait before a retry, doubled each time (with jitter).",
+         default=defaults.cloud_retry_initial_delay, type=click.FloatRange(min=0))
 @_option("--image-prompt", "VOXPRINT_IMAGE_PROMPT",
          "Prompt template for cloud images, with one {transcript} field.", default=None)
 @_option("--log-level", "VOXPRINT_LOG_LEVEL", "Logging level.", default="INFO",
@@ -61,7 +75,12 @@ def main(log_level: str, **options) -> None:
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(**_settings_fields(options))
-    asyncio.run(_serve(settings))
+    try:
+        server = VoxprintServer(settings)
+    except ValueError as error:
+        # A backend that cannot be built (unknown name, cloud backend chosen without its key).
+        raise click.UsageError(str(error)) from None
+    asyncio.run(_serve(server))
 
 
 def _settings_fields(options: dict) -> dict:
@@ -69,8 +88,7 @@ def _settings_fields(options: dict) -> dict:
     return {renamed.get(name, name): value for name, value in options.items() if value is not None}
 
 
-async def _serve(settings: Settings) -> None:
-    server = VoxprintServer(settings)
+async def _serve(server: VoxprintServer) -> None:
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
