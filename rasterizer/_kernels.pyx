@@ -10,6 +10,7 @@ Python's floor division would round negative error the other way.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 
 from ._options import BAYER_THRESHOLDS
 
@@ -69,143 +70,134 @@ cdef inline void _store_tail(uint8_t *packed, unsigned int dots, Py_ssize_t widt
         packed[width >> 3] = byte_map[(dots << (8 - (width & 7))) & 0xFF]
 
 
-# Floyd–Steinberg is a serial chain along each row (every pixel waits for its left neighbour's
-# error), so one row at a time leaves most of the CPU idle. Row y + 1 only needs the row above up to
-# column x + 1, so ROWS_IN_FLIGHT rows advance together, each LAG pixels behind the one above: the
-# chains are independent and the CPU overlaps them.
+# Error diffusion is a serial chain along each row (every pixel waits for its left neighbour's
+# error), so one row at a time leaves most of the CPU idle. Both kernels only need the rows above
+# up to column x + 1, so ROWS_IN_FLIGHT rows advance together, each LAG pixels behind the one
+# above: their chains are independent and the CPU overlaps them.
 cdef enum:
     ROWS_IN_FLIGHT = 4
     LAG = 2
 
-ctypedef struct _FsBand:
-    const uint8_t *pixels[ROWS_IN_FLIGHT]
-    uint8_t *packed[ROWS_IN_FLIGHT]
-    int error[ROWS_IN_FLIGHT]       # the error of the pixel to the left (×1; Pillow's sums are ×16)
-    int partial[ROWS_IN_FLIGHT]     # 5·e[p − 1] + e[p − 2]: the next row's column p − 1 so far
-    unsigned int dots[ROWS_IN_FLIGHT]  # the row's dots so far, newest in bit 0
+
+ctypedef struct _FloydSteinbergRow:
+    const uint8_t *pixels
+    uint8_t *packed
+    int error       # e[p − 1], the error of the pixel to the left
+    int partial     # 5·e[p − 1] + e[p − 2]: the next row's column p − 1 so far (sixteenths)
+    unsigned int dots  # the row's dots so far, newest in bit 0
 
 
-cdef inline void _fs_pixel(_FsBand *band, int k, Py_ssize_t p, int *errors,
-                           const uint8_t *byte_map) noexcept nogil:
-    """Pillow's step for row k at column p. ``errors[p + 1]`` holds, in sixteenths, what the row
-    above pushed into column p; ``errors[p]`` receives the completed sum for the row below's
-    column p − 1 (Pillow reuses one array in place; rows LAG ≥ 2 apart never collide in it)."""
-    cdef int error = band.error[k]
-    cdef int outcome = _OUTCOME[
-        OUTCOME_OFFSET + band.pixels[k][p] + (7 * error + errors[p + 1]) / 16
-    ]
-    errors[p] = 3 * (outcome >> 1) + band.partial[k]
-    band.partial[k] = 5 * (outcome >> 1) + error
-    band.error[k] = outcome >> 1
-    band.dots[k] = (band.dots[k] << 1) | (outcome & 1)
+ctypedef struct _AtkinsonRow:
+    const uint8_t *pixels
+    uint8_t *packed
+    int error       # e[p − 1]
+    int error2      # e[p − 2]
+    int above       # the row above's error at column p − 1
+    unsigned int dots
+
+
+ctypedef fused _Row:
+    _FloydSteinbergRow
+    _AtkinsonRow
+
+
+cdef inline void _diffuse_pixel(_Row *row, Py_ssize_t p, int *sums, int *errors,
+                                const uint8_t *byte_map) noexcept nogil:
+    """One pixel of one row. ``sums[p + 1]`` holds what the rows above pushed into column p;
+    ``sums[p]`` receives the completed sum for the next row's column p − 1. Atkinson also reads
+    the row above's error at column p from ``errors[p]`` and leaves its own there. Like Pillow,
+    each array is reused in place: rows LAG ≥ 2 apart never touch the same entry in one step."""
+    cdef int outcome, error
+    if _Row is _FloydSteinbergRow:
+        # Pillow's scheme: 7/16 right; 3/16, 5/16, 1/16 below; one truncating division.
+        outcome = _OUTCOME[OUTCOME_OFFSET + row.pixels[p] + (7 * row.error + sums[p + 1]) / 16]
+        error = outcome >> 1
+        sums[p] = 3 * error + row.partial
+        row.partial = 5 * error + row.error
+    else:
+        # 1/8 to right, two right, below-left, below, below-right, two below.
+        outcome = _OUTCOME[OUTCOME_OFFSET + row.pixels[p] + (sums[p + 1] + row.error + row.error2) / 8]
+        error = outcome >> 1
+        sums[p] = row.error2 + row.error + error + row.above
+        row.above = errors[p]
+        errors[p] = error
+        row.error2 = row.error
+    row.error = error
+    row.dots = (row.dots << 1) | (outcome & 1)
     if (p & 7) == 7:
-        band.packed[k][p >> 3] = byte_map[band.dots[k] & 0xFF]
+        row.packed[p >> 3] = byte_map[row.dots & 0xFF]
 
 
-cdef inline void _fs_row_end(_FsBand *band, int k, Py_ssize_t width, int *errors,
-                             const uint8_t *byte_map) noexcept nogil:
-    errors[width] = band.partial[k]  # the row below's last column: nothing comes from its right
-    _store_tail(band.packed[k], band.dots[k], width, byte_map)
+cdef inline void _diffuse_row_end(_Row *row, Py_ssize_t width, int *sums,
+                                  const uint8_t *byte_map) noexcept nogil:
+    """Complete the next row's last column (nothing comes from its right) and the last byte."""
+    if _Row is _FloydSteinbergRow:
+        sums[width] = row.partial
+    else:
+        sums[width] = row.error2 + row.error + row.above
+    _store_tail(row.packed, row.dots, width, byte_map)
 
 
-cdef inline void _fs_step(_FsBand *band, Py_ssize_t x, Py_ssize_t width, int *errors,
-                          const uint8_t *byte_map, bint all_inside) noexcept nogil:
+cdef inline void _diffuse_step(_Row *rows, Py_ssize_t x, Py_ssize_t width, int *sums, int *errors,
+                               const uint8_t *byte_map, bint all_inside) noexcept nogil:
     """Advance every row in flight by one pixel: row k is at column x − LAG·k."""
     cdef int k
     cdef Py_ssize_t p
     for k in range(ROWS_IN_FLIGHT):
         p = x - LAG * k
         if all_inside or 0 <= p < width:
-            _fs_pixel(band, k, p, errors, byte_map)
+            _diffuse_pixel(&rows[k], p, sums, errors, byte_map)
         elif p == width:
-            _fs_row_end(band, k, width, errors, byte_map)
+            _diffuse_row_end(&rows[k], width, sums, byte_map)
 
 
-cdef inline void _fs_eight_steps(_FsBand *band, Py_ssize_t block, int *errors,
-                                 const uint8_t *byte_map) noexcept nogil:
+cdef inline void _diffuse_eight_steps(_Row *rows, Py_ssize_t block, int *sums, int *errors,
+                                      const uint8_t *byte_map) noexcept nogil:
     """Steps 8·block … 8·block + 7 with every row inside: written out so that the compiler sees
     each row's column modulo 8 and drops the "byte complete?" test from all but one step."""
     cdef Py_ssize_t x = block << 3
-    _fs_step(band, x, 0, errors, byte_map, True)
-    _fs_step(band, x + 1, 0, errors, byte_map, True)
-    _fs_step(band, x + 2, 0, errors, byte_map, True)
-    _fs_step(band, x + 3, 0, errors, byte_map, True)
-    _fs_step(band, x + 4, 0, errors, byte_map, True)
-    _fs_step(band, x + 5, 0, errors, byte_map, True)
-    _fs_step(band, x + 6, 0, errors, byte_map, True)
-    _fs_step(band, x + 7, 0, errors, byte_map, True)
+    _diffuse_step(rows, x, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 1, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 2, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 3, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 4, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 5, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 6, 0, sums, errors, byte_map, True)
+    _diffuse_step(rows, x + 7, 0, sums, errors, byte_map, True)
 
 
-cdef void _floyd_steinberg(const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
-                           uint8_t *out, Py_ssize_t bytes_per_row, const uint8_t *byte_map,
-                           int *errors, uint8_t *spare_row) noexcept nogil:
-    """Bit-for-bit Pillow's tobilevel(); ``errors`` is Pillow's (column + 1)-indexed row of sums.
+cdef void _diffuse(_Row *rows, const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
+                   uint8_t *out, Py_ssize_t bytes_per_row, const uint8_t *byte_map,
+                   int *sums, int *errors, uint8_t *spare_row) noexcept nogil:
+    """Error-diffuse and pack ``gray``; ``rows`` (ROWS_IN_FLIGHT of them) picks the kernel.
 
-    ``byte_map`` turns 8 dots gathered first-pixel-in-bit-7 into the output byte. ``spare_row``
-    (width + bytes_per_row bytes, zeroed) stands in for the rows past the bottom of the last
-    band, so every band has ROWS_IN_FLIGHT rows and the loops need no special case.
+    ``sums`` (width + 1 ints, zeroed) is Pillow's (column + 1)-indexed row of incoming error;
+    ``errors`` (width ints, zeroed) carries Atkinson's "two below" tap. ``spare_row`` (width +
+    bytes_per_row bytes, zeroed) stands in for the rows past the bottom of the last band, so
+    every band has ROWS_IN_FLIGHT rows and the loops need no special case.
     """
-    cdef _FsBand band
-    cdef Py_ssize_t y, k, x, band_index, lead = LAG * (ROWS_IN_FLIGHT - 1)
+    cdef Py_ssize_t y, k, x, band, lead = LAG * (ROWS_IN_FLIGHT - 1)
     cdef Py_ssize_t full_start = min(width, (lead + 7) & ~7), full_end = max(full_start, width & ~7)
     if width < 1:
         return  # (callers never pass empty images; this tells the compiler the same)
-    for band_index in range((height + ROWS_IN_FLIGHT - 1) // ROWS_IN_FLIGHT):
+    for band in range((height + ROWS_IN_FLIGHT - 1) // ROWS_IN_FLIGHT):
         for k in range(ROWS_IN_FLIGHT):
-            y = band_index * ROWS_IN_FLIGHT + k
-            band.pixels[k] = gray + y * width if y < height else spare_row
-            band.packed[k] = out + y * bytes_per_row if y < height else spare_row + width
-            band.error[k] = band.partial[k] = band.dots[k] = 0
+            y = band * ROWS_IN_FLIGHT + k
+            memset(&rows[k], 0, sizeof(rows[k]))
+            rows[k].pixels = gray + y * width if y < height else spare_row
+            rows[k].packed = out + y * bytes_per_row if y < height else spare_row + width
         # Ramp up (the lower rows have not started), full speed in blocks of 8 aligned steps, ramp
         # down (the upper rows are done).
         for x in range(min(lead, width + lead + 1)):
-            _fs_step(&band, x, width, errors, byte_map, False)
+            _diffuse_step(rows, x, width, sums, errors, byte_map, False)
         for x in range(lead, full_start):
-            _fs_step(&band, x, width, errors, byte_map, True)
+            _diffuse_step(rows, x, width, sums, errors, byte_map, True)
         for x in range(full_start >> 3, full_end >> 3):
-            _fs_eight_steps(&band, x, errors, byte_map)
+            _diffuse_eight_steps(rows, x, sums, errors, byte_map)
         for x in range(max(lead, full_end), width):
-            _fs_step(&band, x, width, errors, byte_map, True)
+            _diffuse_step(rows, x, width, sums, errors, byte_map, True)
         for x in range(max(width, lead), width + lead + 1):
-            _fs_step(&band, x, width, errors, byte_map, False)
-
-
-cdef void _atkinson(const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
-                    uint8_t *out, Py_ssize_t bytes_per_row, const uint8_t *byte_map,
-                    int *buffers) noexcept nogil:
-    """Atkinson, one row at a time, with three rolling rows of incoming error (in eighths, indexed
-    column + 1): this row's, the next one's (which also gets the row above's "two below" tap) and
-    the one after (fresh, so plainly overwritten)."""
-    cdef Py_ssize_t x, y, stride = width + 2
-    cdef int *current = buffers
-    cdef int *next1 = buffers + stride
-    cdef int *next2 = buffers + 2 * stride
-    cdef int *done
-    cdef const uint8_t *row
-    cdef uint8_t *packed
-    cdef int left1, left2, outcome, error
-    cdef unsigned int dots
-    for y in range(height):
-        row = gray + y * width
-        packed = out + y * bytes_per_row
-        left1 = left2 = 0  # errors of the pixels one and two to the left
-        dots = 0
-        for x in range(width):
-            outcome = _OUTCOME[OUTCOME_OFFSET + row[x] + (current[x + 1] + left1 + left2) / 8]
-            error = outcome >> 1
-            dots = (dots << 1) | (outcome & 1)
-            if (x & 7) == 7:
-                packed[x >> 3] = byte_map[dots & 0xFF]
-            next1[x] += error + left1 + left2  # column x − 1 of the next row is now complete
-            next2[x + 1] = error
-            left2 = left1
-            left1 = error
-        next1[width] += left1 + left2
-        _store_tail(packed, dots, width, byte_map)
-        done = current
-        current = next1
-        next1 = next2
-        next2 = done
+            _diffuse_step(rows, x, width, sums, errors, byte_map, False)
 
 
 cdef void _pointwise(const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
@@ -236,13 +228,15 @@ def dither_and_pack(const uint8_t[:, ::1] gray not None, str dither, str bit_ord
     cdef const uint8_t *pixels = &gray[0, 0]
     cdef int *scratch = NULL
     cdef uint8_t *spare_row = NULL
+    cdef _FloydSteinbergRow floyd_steinberg_rows[ROWS_IN_FLIGHT]
+    cdef _AtkinsonRow atkinson_rows[ROWS_IN_FLIGHT]
     result = PyBytes_FromStringAndSize(NULL, height * bytes_per_row)
     cdef uint8_t *out = <uint8_t *>PyBytes_AS_STRING(result)
     if bit_order == "msb":
         byte_map = _TO_MSB_FIRST
 
     if dither == "floyd-steinberg" or dither == "atkinson":
-        scratch = <int *>calloc(3 * (width + 2), sizeof(int))
+        scratch = <int *>calloc(2 * width + 1, sizeof(int))
         spare_row = <uint8_t *>calloc(width + bytes_per_row, 1)
         if scratch == NULL or spare_row == NULL:
             free(scratch)
@@ -251,10 +245,12 @@ def dither_and_pack(const uint8_t[:, ::1] gray not None, str dither, str bit_ord
         try:
             if dither == "floyd-steinberg":
                 with nogil:
-                    _floyd_steinberg(pixels, height, width, out, bytes_per_row, byte_map, scratch, spare_row)
+                    _diffuse(floyd_steinberg_rows, pixels, height, width, out, bytes_per_row, byte_map,
+                             scratch, scratch + width + 1, spare_row)
             else:
                 with nogil:
-                    _atkinson(pixels, height, width, out, bytes_per_row, byte_map, scratch)
+                    _diffuse(atkinson_rows, pixels, height, width, out, bytes_per_row, byte_map,
+                             scratch, scratch + width + 1, spare_row)
         finally:
             free(scratch)
             free(spare_row)
