@@ -22,7 +22,7 @@ RESAMPLING = Image.Resampling.LANCZOS
 
 _WHITE = (255, 255, 255, 255)
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
-_SIXTEEN_BIT_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
 def _check_pixels(width: int, height: int, what: str) -> None:
@@ -61,6 +61,13 @@ def _upright(image: Image.Image) -> Image.Image:
 
 def _to_gray(image: Image.Image) -> Image.Image:
     """Composite any transparency over white (paper is white) and convert with ITU-R 601-2 luma."""
+    try:
+        return _convert_to_gray(image)
+    except ValueError as exc:  # the few modes Pillow cannot convert, such as LAB
+        raise ValueError(f"cannot print a {image.mode} image: {exc}") from exc
+
+
+def _convert_to_gray(image: Image.Image) -> Image.Image:
     if image.mode in _SIXTEEN_BIT_MODES:
         # Pillow's convert("L") clips 16-bit values at 255; keep the top 8 bits instead.
         wide = np.asarray(image, dtype=np.int64)

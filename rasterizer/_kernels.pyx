@@ -203,6 +203,7 @@ cdef void _diffuse(_Row *rows, const uint8_t *gray, Py_ssize_t height, Py_ssize_
 cdef void _pointwise(const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
                      uint8_t *out, Py_ssize_t bytes_per_row, const uint8_t *byte_map,
                      const uint8_t (*black_at_most)[8]) noexcept nogil:
+    """Bayer and threshold: each dot is black when its gray <= black_at_most[y % 8][x % 8]."""
     cdef Py_ssize_t x, y
     cdef const uint8_t *row
     cdef const uint8_t *limits
@@ -221,10 +222,14 @@ cdef void _pointwise(const uint8_t *gray, Py_ssize_t height, Py_ssize_t width,
 
 
 def dither_and_pack(const uint8_t[:, ::1] gray not None, str dither, str bit_order):
-    """Dither ``gray`` (C-contiguous, non-empty; already validated) and pack it; see reference."""
+    """Dither ``gray`` and pack it; ``rasterizer.dither_and_pack`` validates the names first.
+
+    Same bytes as ``rasterizer.reference.dither_and_pack_validated`` for every input."""
     cdef Py_ssize_t height = gray.shape[0], width = gray.shape[1]
     cdef Py_ssize_t bytes_per_row = (width + 7) // 8
     cdef const uint8_t *byte_map = _TO_LSB_FIRST
+    if height == 0 or width == 0:
+        raise ValueError(f"the image is empty ({width}×{height} pixels)")
     cdef const uint8_t *pixels = &gray[0, 0]
     cdef int *scratch = NULL
     cdef uint8_t *spare_row = NULL
