@@ -8,9 +8,9 @@ of a job that fails later.
 
 from __future__ import annotations
 
+import io
 import wave
 from dataclasses import dataclass
-from pathlib import Path
 
 import av
 
@@ -43,38 +43,36 @@ class AudioInfo:
     channels: int
 
 
-def inspect(path: Path) -> AudioInfo:
-    """Describe the recording at ``path`` after checking it decodes, or raise :class:`InvalidAudio`."""
-    info = _inspect_pcm_wav(path) or _inspect_by_decoding(path)
+def inspect(recording: bytes) -> AudioInfo:
+    """Describe ``recording`` after checking it decodes, or raise :class:`InvalidAudio`."""
+    info = _inspect_pcm_wav(recording) or _inspect_by_decoding(recording)
     if info.duration < MIN_DURATION_SECONDS:
         raise InvalidAudio(f"the recording is too short ({info.duration:.2f} s of audio)")
     return info
 
 
-def _inspect_pcm_wav(path: Path) -> AudioInfo | None:
+def _inspect_pcm_wav(recording: bytes) -> AudioInfo | None:
     """The common case, read from the header: PCM samples always decode, so there is nothing to try.
 
     Gateways send WAV; skipping the decoder for it keeps Submit cheap (a 100 KB upload costs
     microseconds here instead of milliseconds). Anything the stdlib reader refuses goes to FFmpeg.
     """
     try:
-        with wave.open(str(path), "rb") as reader:
+        with wave.open(io.BytesIO(recording), "rb") as reader:
             frame_size = reader.getsampwidth() * reader.getnchannels()
             sample_rate, channels = reader.getframerate(), reader.getnchannels()
-            # The header's frame count may promise more than a truncated upload holds.
-            data_start = reader._data_chunk.offset + 8  # the RIFF chunk header is 8 bytes
-            present = (path.stat().st_size - data_start) // frame_size
-            frames = min(reader.getnframes(), present)
-    except (wave.Error, EOFError, AttributeError, ZeroDivisionError):
+            # Count what arrived: the header's frame count may promise more than a truncated upload holds.
+            frames = len(reader.readframes(reader.getnframes())) // frame_size
+    except (wave.Error, EOFError, ZeroDivisionError):
         return None
     if not sample_rate:
         return None
     return AudioInfo("audio/wav", "wav", frames / sample_rate, sample_rate, channels)
 
 
-def _inspect_by_decoding(path: Path) -> AudioInfo:
+def _inspect_by_decoding(recording: bytes) -> AudioInfo:
     try:
-        with av.open(str(path)) as container:
+        with av.open(io.BytesIO(recording)) as container:
             if not container.streams.audio:
                 raise InvalidAudio("the upload has no audio track")
             stream = container.streams.audio[0]

@@ -10,13 +10,12 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
-from typing import IO
 
 
 class MediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        for folder in ("audio", "image", "incoming"):
+        for folder in ("audio", "image"):
             (root / folder).mkdir(parents=True, exist_ok=True)
 
     def path(self, relative: str) -> Path:
@@ -25,27 +24,21 @@ class MediaStore:
     def read(self, relative: str) -> bytes:
         return self.path(relative).read_bytes()
 
-    def incoming(self) -> IO[bytes]:
-        """A temporary file for an upload in progress; ``keep_audio`` moves it into place."""
-        return tempfile.NamedTemporaryFile(dir=self.root / "incoming", prefix="upload-", delete=False)
-
-    def keep_audio(self, upload: Path, job_id: uuid.UUID, extension: str) -> str:
-        relative = f"audio/{job_id}.{extension}"
-        _sync_and_rename(upload, self.path(relative))
-        return relative
+    def save_audio(self, job_id: uuid.UUID, recording: bytes, extension: str) -> str:
+        return self._write(f"audio/{job_id}.{extension}", recording)
 
     def save_image(self, job_id: uuid.UUID, png: bytes) -> str:
-        relative = f"image/{job_id}.png"
-        with tempfile.NamedTemporaryFile(dir=self.root / "image", delete=False) as temporary:
-            temporary.write(png)
-        _sync_and_rename(Path(temporary.name), self.path(relative))
+        return self._write(f"image/{job_id}.png", png)
+
+    def discard(self, relative: str) -> None:
+        self.path(relative).unlink(missing_ok=True)
+
+    def _write(self, relative: str, data: bytes) -> str:
+        """Write ``data`` under ``relative`` so that the name only ever holds the complete file."""
+        destination = self.path(relative)
+        with tempfile.NamedTemporaryFile(dir=destination.parent, prefix=".partial-", delete=False) as temporary:
+            temporary.write(data)
+            temporary.flush()
+            os.fsync(temporary.fileno())
+        os.replace(temporary.name, destination)
         return relative
-
-    def discard(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
-
-
-def _sync_and_rename(source: Path, destination: Path) -> None:
-    with open(source, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(source, destination)

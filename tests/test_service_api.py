@@ -152,7 +152,7 @@ def test_upload_over_the_size_limit_is_resource_exhausted_and_leaves_nothing(ser
     error = rpc_error(lambda: small.stub.Submit(submit_requests(wav_bytes(1.0), chunk_size=4096)))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "10000 bytes" in error.details()
     assert not small.stub.ListJobs(pb.ListJobsRequest()).jobs
-    assert not any((small.settings.media_dir / "incoming").iterdir())
+    assert not any((small.settings.media_dir / "audio").iterdir())
 
 
 @pytest.mark.parametrize("data, reason", [(b"", "empty"), (b"just some text, not audio" * 40, "not a readable recording")],
