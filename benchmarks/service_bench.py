@@ -88,7 +88,7 @@ class ServerProcess:
     process: subprocess.Popen = field(init=False)
     target: str = field(init=False)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         self._data = tempfile.TemporaryDirectory(prefix="voxprint-bench-")
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--serve", self._data.name, "--stage-delay", str(self.stage_delay),

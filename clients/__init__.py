@@ -8,6 +8,17 @@
         raster = client.fetch(job.id, "raw")
 """
 
+from ._formats import (
+    Dither,
+    Format,
+    JobState,
+    enum_label,
+    has_picture,
+    is_terminal,
+    parse_dither,
+    parse_format,
+    parse_state,
+)
 from ._watch import ResumePolicy
 from .aio import AsyncVoxprintClient
 from .channel import DEFAULT_TARGET, ChannelConfig
@@ -23,17 +34,6 @@ from .errors import (
     Unauthenticated,
     Unavailable,
     VoxprintError,
-)
-from ._formats import (
-    Dither,
-    Format,
-    JobState,
-    enum_label,
-    has_picture,
-    is_terminal,
-    parse_dither,
-    parse_format,
-    parse_state,
 )
 
 __all__ = [

@@ -15,8 +15,8 @@ import grpc
 
 from voxprint.v1 import voxprint_pb2
 
-from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
 from ._formats import is_terminal
+from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
 
 #: Failures that say "the stream broke", not "the request is wrong": worth subscribing again.
 RESUMABLE_CODES = frozenset(

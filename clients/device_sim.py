@@ -24,7 +24,6 @@ from pathlib import Path
 
 import click
 import numpy as np
-from voxprint.v1 import voxprint_pb2
 
 import rasterizer
 from clients.gateway import protocol
@@ -42,6 +41,7 @@ from clients.gateway.protocol import (
     Resend,
     SampleFormat,
 )
+from voxprint.v1 import voxprint_pb2
 
 Address = tuple[str, int]
 TERMINAL_STATES = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})

@@ -62,8 +62,8 @@ class VoxprintServer:
         token = token_from_environment()
         interceptors = [BearerTokenInterceptor(token)] if token else []
         self.server = grpc.aio.server(options=options, interceptors=interceptors)
-        voxprint_pb2_grpc.add_VoxprintServicer_to_server(
-            VoxprintService(settings, self.store, media, events, on_submitted=self.workers.notify), self.server)
+        self.service = VoxprintService(settings, self.store, media, events, on_submitted=self.workers.notify)
+        voxprint_pb2_grpc.add_VoxprintServicer_to_server(self.service, self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
@@ -92,6 +92,7 @@ class VoxprintServer:
         """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        self.service.close()
         finished = await asyncio.to_thread(self.workers.stop, grace)
         if not finished:
             log.warning("stopping with jobs mid-stage; they resume on the next start")

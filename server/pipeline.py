@@ -24,7 +24,7 @@ from server.illustrators import IllustrationError, Illustrator
 from server.images import BadImage, Picture, as_png
 from server.media import MediaStore
 from server.store import Job, JobStore, Stage, State
-from server.transcribers import TranscriptionError, Transcriber
+from server.transcribers import Transcriber, TranscriptionError
 
 log = logging.getLogger(__name__)
 

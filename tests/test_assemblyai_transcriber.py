@@ -14,14 +14,7 @@ from server.retry import Backoff
 from server.transcribers import TranscriptionError, create_transcriber
 from server.transcribers.assemblyai import AssemblyAITranscriber
 from tests.fakes.assemblyai import SCENARIOS, UPLOAD_PATH, FakeAssemblyAI
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures are found by name)
-    FAST_RETRIES,
-    all_logs,
-    assemblyai_fake,
-    keys_never_logged,
-    refused_url,
-    unique_key,
-)
+from tests.fakes.fixtures import FAST_RETRIES, unique_key
 
 # The assemblyai SDK still calls pydantic's v1 API; its deprecation warnings are not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20")

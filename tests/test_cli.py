@@ -24,7 +24,6 @@ from clients.cli import (
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber, sample_png
 from tests.clients_fixtures import free_port, self_signed_certificate
-from tests.clients_fixtures import tcp_sink  # noqa: F401 (a fixture, used by name)
 from voxprint.v1 import voxprint_pb2
 
 UNKNOWN_JOB = "00000000-0000-0000-0000-000000000000"

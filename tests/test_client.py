@@ -9,7 +9,6 @@ import grpc
 import pytest
 
 import rasterizer
-
 from clients import (
     ChannelConfig,
     DeadlineExceeded,
@@ -23,12 +22,10 @@ from clients import (
 )
 from clients._upload import CHUNK_SIZE
 from clients._watch import ResumePolicy
-from voxprint.v1 import voxprint_pb2
-
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.clients_fixtures import JOB_ID, FakeServer, event_at, free_port, job_at, self_signed_certificate
-from tests.clients_fixtures import fake_voxprint  # noqa: F401 (a fixture, used by name)
+from voxprint.v1 import voxprint_pb2
 
 FAST_RESUME = ResumePolicy(max_attempts=3, first_delay=0.01, max_delay=0.05)
 RECORDING = os.urandom(2 * CHUNK_SIZE + 1234)

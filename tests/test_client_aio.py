@@ -9,7 +9,6 @@ from clients import AsyncVoxprintClient, ChannelConfig, NotFound, NotReady
 from clients._upload import CHUNK_SIZE
 from clients._watch import ResumePolicy
 from tests.clients_fixtures import JOB_ID, FakeServer, event_at, job_at
-from tests.clients_fixtures import fake_voxprint  # noqa: F401 (a fixture, used by name)
 from voxprint.v1 import voxprint_pb2
 
 FAST_RESUME = ResumePolicy(max_attempts=3, first_delay=0.01, max_delay=0.05)

@@ -18,15 +18,8 @@ from server.illustrators import create_illustrator
 from server.transcribers import create_transcriber
 from tests.fakes.assemblyai import SCENARIOS as ASSEMBLYAI_SCENARIOS
 from tests.fakes.assemblyai import UPLOAD_PATH, FakeAssemblyAI
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures are found by name)
-    all_logs,
-    assemblyai_fake,
-    gemini_fake,
-    keys_never_logged,
-)
-from tests.fakes.gemini import IMAGE_SIZES
+from tests.fakes.gemini import IMAGE_SIZES, FakeGemini
 from tests.fakes.gemini import SCENARIOS as GEMINI_SCENARIOS
-from tests.fakes.gemini import FakeGemini
 from tests.servers import RunningServer, submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2 as pb
 

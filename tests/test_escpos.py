@@ -16,7 +16,6 @@ from clients import escpos, printers
 from clients.escpos import EscPosError
 from clients.printers import PathPrinter, PrinterError, TcpPrinter
 from tests.clients_fixtures import free_port
-from tests.clients_fixtures import tcp_sink  # noqa: F401 (a fixture, used by name)
 
 
 def drawing_png(width: int = 300, height: int = 130) -> bytes:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from voxprint.v1 import voxprint_pb2
 
 from clients import AsyncVoxprintClient, escpos
 from clients.device_sim import (
@@ -31,7 +30,8 @@ from clients.gateway.assembler import AudioFormat
 from clients.gateway.main import Gateway
 from clients.gateway.protocol import Audio, Query, SampleFormat
 from tests.audio_samples import wav_bytes
-from tests.gateway_fixtures import running_gateway, second_speech_wav  # noqa: F401 (fixture)
+from tests.gateway_fixtures import running_gateway
+from voxprint.v1 import voxprint_pb2
 
 LOSSY = Impairment(loss=0.1, reorder=True, seed=7)
 PLAYBACK_SPEED = 8.0  # faster than real time: the gateway does not care

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from voxprint.v1 import voxprint_pb2
 
 from clients.gateway import protocol
 from clients.gateway.counters import Counters
@@ -29,6 +28,7 @@ from clients.gateway.protocol import (
     Resend,
     SampleFormat,
 )
+from voxprint.v1 import voxprint_pb2
 
 DEVICE = 0x0123456789ABCDEF
 SESSION = 0xCAFE0001

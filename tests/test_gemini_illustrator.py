@@ -13,14 +13,7 @@ from server.config import Settings
 from server.illustrators import IllustrationError, create_illustrator
 from server.illustrators.gemini import GeminiIllustrator
 from server.illustrators.prompt import DEFAULT_TEMPLATE, PromptTemplate
-from tests.fakes.fixtures import (  # noqa: F401  (fixtures are found by name)
-    FAST_RETRIES,
-    all_logs,
-    gemini_fake,
-    keys_never_logged,
-    refused_url,
-    unique_key,
-)
+from tests.fakes.fixtures import FAST_RETRIES, unique_key
 from tests.fakes.gemini import IMAGE_SIZES, SCENARIOS, FakeGemini
 
 MakeIllustrator = Callable[..., GeminiIllustrator]

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from voxprint.v1 import voxprint_pb2
-
 from clients import escpos, printers
 from clients.gateway.assembler import Address, SessionKey
 from clients.gateway.counters import Counters
@@ -34,6 +32,7 @@ from clients.gateway.protocol import (
     encode,
     raster_crc32,
 )
+from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger(__name__)
 

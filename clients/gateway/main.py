@@ -24,7 +24,6 @@ from typing import TypeVar
 
 import click
 import grpc
-from voxprint.v1 import voxprint_pb2
 
 from clients import (
     AsyncVoxprintClient,
@@ -55,6 +54,7 @@ from clients.gateway.protocol import (
     Resend,
 )
 from clients.printers import PrinterError
+from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger("voxprint.gateway")
 

@@ -136,7 +136,7 @@ def _scene(text: str, pictograms: list[Pictogram], caption_font: Path) -> SceneP
     glyphs = [p.glyph for p in pictograms for _ in range(p.count)]
     cells = grid_cells([p.count for p in pictograms], scene, GLYPH_GAP)
     return ScenePlan(
-        glyphs=tuple(PlacedGlyph(glyph, cell) for glyph, cell in zip(glyphs, cells)),
+        glyphs=tuple(PlacedGlyph(glyph, cell) for glyph, cell in zip(glyphs, cells, strict=True)),
         caption=caption,
         caption_box=caption_box,
     )

