@@ -17,9 +17,10 @@ import platform
 import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -45,7 +46,7 @@ def realistic_print(width: int, height: int, seed: int = 0) -> np.ndarray:
     image = Image.fromarray(background.astype(np.uint8), "L")
     draw = ImageDraw.Draw(image)
     for _ in range(25):
-        left, top = rng.integers(0, width - 60), rng.integers(0, height - 60)
+        left, top = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 60))
         size = int(rng.integers(20, 160))
         shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
         shape([left, top, left + size, top + size], fill=int(rng.integers(0, 256)), outline=0, width=3)
@@ -65,7 +66,7 @@ def realistic_photo_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def interleaved_medians(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+def interleaved_medians(functions: Mapping[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median seconds per call of each function, timed round-robin (in a shuffled order each
     round) so that load from anything else on the machine, and whatever one call leaves behind
     in caches and allocators for the next, hit all of them alike and their ratios stay meaningful."""
@@ -119,9 +120,9 @@ def dither_and_pack_rows(gray: np.ndarray, repeats: int) -> list[Row]:
     assert rasterizer.dither_and_pack(gray) == expected, "compiled kernel differs from Pillow"
     assert reference.dither_and_pack(gray) == expected, "reference differs from Pillow"
 
-    functions = {"Pillow": lambda: pillow_dither_and_pack(gray_image)}
+    functions: dict[str, Callable[[], object]] = {"Pillow": lambda: pillow_dither_and_pack(gray_image)}
     for dither in rasterizer.DITHERS:
-        functions[dither] = lambda dither=dither: rasterizer.dither_and_pack(gray, dither=dither)
+        functions[dither] = partial(rasterizer.dither_and_pack, gray, dither=dither)
     medians = interleaved_medians(functions, repeats)
     versus_reference = interleaved_medians(
         {"reference": lambda: reference.dither_and_pack(gray), "compiled": lambda: rasterizer.dither_and_pack(gray)},
@@ -133,11 +134,24 @@ def dither_and_pack_rows(gray: np.ndarray, repeats: int) -> list[Row]:
     ours = f"voxprint {rasterizer.implementation}"
     return [
         Row('Pillow convert("1") + tobytes("raw", "1;IR")', pillow, pixels),
-        Row(f"{ours} Floyd–Steinberg dither_and_pack", compiled, pixels, "Pillow", compiled / pillow,
-            f"≤ {MAX_RATIO_TO_PILLOW}×", compiled / pillow <= MAX_RATIO_TO_PILLOW),
-        Row("voxprint NumPy reference Floyd–Steinberg", versus_reference["reference"], pixels,
-            rasterizer.implementation, slowdown, f"≥ {MIN_SPEEDUP_OVER_REFERENCE:.0f}×",
-            slowdown >= MIN_SPEEDUP_OVER_REFERENCE),
+        Row(
+            f"{ours} Floyd–Steinberg dither_and_pack",
+            compiled,
+            pixels,
+            "Pillow",
+            compiled / pillow,
+            f"≤ {MAX_RATIO_TO_PILLOW}×",
+            compiled / pillow <= MAX_RATIO_TO_PILLOW,
+        ),
+        Row(
+            "voxprint NumPy reference Floyd–Steinberg",
+            versus_reference["reference"],
+            pixels,
+            rasterizer.implementation,
+            slowdown,
+            f"≥ {MIN_SPEEDUP_OVER_REFERENCE:.0f}×",
+            slowdown >= MIN_SPEEDUP_OVER_REFERENCE,
+        ),
     ] + [
         Row(f"{ours} {dither}", medians[dither], pixels, "Pillow FS", medians[dither] / pillow)
         for dither in rasterizer.DITHERS[1:]
@@ -155,8 +169,13 @@ def threads_row(gray: np.ndarray, repeats: int) -> Row:
             },
             max(10, repeats // 10),
         )
-    return Row(f"{len(batch)} × Floyd–Steinberg on 2 threads", medians["threaded"], gray.size * len(batch),
-               "1 thread", medians["threaded"] / medians["serial"])
+    return Row(
+        f"{len(batch)} × Floyd–Steinberg on 2 threads",
+        medians["threaded"],
+        gray.size * len(batch),
+        "1 thread",
+        medians["threaded"] / medians["serial"],
+    )
 
 
 def pipeline_rows(png: bytes, width: int, repeats: int) -> list[Row]:
@@ -174,8 +193,15 @@ def pipeline_rows(png: bytes, width: int, repeats: int) -> list[Row]:
     ratio = medians["ours"] / medians["pillow"]
     return [
         Row(f"Pillow-only pipeline, PNG {PHOTO_SIDE}² → {width}²", medians["pillow"], pixels),
-        Row(f"voxprint rasterize(), PNG {PHOTO_SIDE}² → {width}²", medians["ours"], pixels, "Pillow pipeline",
-            ratio, f"≤ {MAX_PIPELINE_RATIO}×", ratio <= MAX_PIPELINE_RATIO),
+        Row(
+            f"voxprint rasterize(), PNG {PHOTO_SIDE}² → {width}²",
+            medians["ours"],
+            pixels,
+            "Pillow pipeline",
+            ratio,
+            f"≤ {MAX_PIPELINE_RATIO}×",
+            ratio <= MAX_PIPELINE_RATIO,
+        ),
         Row("PNG decode alone", medians["decode"], pixels, "rasterize()", medians["decode"] / medians["ours"]),
     ]
 
@@ -209,12 +235,16 @@ def main() -> None:
     repeats = parser.parse_args().repeats
     rows = run(repeats)
     width, height = PRINT_SIZE
-    print(f"voxprint rasterizer benchmark — {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, NumPy {np.__version__}, "
-          f"Pillow {Image.__version__}, implementation={rasterizer.implementation}")
-    print(f"dither+pack on a realistic {width}×{height} print; pipeline on a {PHOTO_SIDE}² RGB PNG; "
-          f"medians of {repeats} interleaved calls (fewer for the slow ones); ratios compare "
-          "measurements interleaved with each other\n")
+    print(
+        f"voxprint rasterizer benchmark — {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"Pillow {Image.__version__}, implementation={rasterizer.implementation}"
+    )
+    print(
+        f"dither+pack on a realistic {width}×{height} print; pipeline on a {PHOTO_SIDE}² RGB PNG; "
+        f"medians of {repeats} interleaved calls (fewer for the slow ones); ratios compare "
+        "measurements interleaved with each other\n"
+    )
     print(markdown(rows))
     failed = [row.name for row in rows if row.met is False]
     print("\nall targets met" if not failed else f"\nTARGETS MISSED: {'; '.join(failed)}")

@@ -23,8 +23,8 @@ import io
 import logging
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -110,9 +110,7 @@ class Raster:
         if self.bytes_per_row != (self.width + 7) // 8:
             raise ValueError(f"bytes_per_row must be ceil({self.width}/8), got {self.bytes_per_row}")
         if len(self.data) != self.height * self.bytes_per_row:
-            raise ValueError(
-                f"raster data is {len(self.data)} bytes, expected {self.height}×{self.bytes_per_row}"
-            )
+            raise ValueError(f"raster data is {len(self.data)} bytes, expected {self.height}×{self.bytes_per_row}")
 
 
 def _check_width(width: object) -> int:
@@ -126,9 +124,7 @@ def _check_width(width: object) -> int:
     return int(width)
 
 
-def dither_and_pack(
-    gray: np.ndarray, *, dither: str = DEFAULT_DITHER, bit_order: str = DEFAULT_BIT_ORDER
-) -> bytes:
+def dither_and_pack(gray: np.ndarray, *, dither: str = DEFAULT_DITHER, bit_order: str = DEFAULT_BIT_ORDER) -> bytes:
     """Dither a 2-D uint8 grayscale image already at print width and pack it (no resize).
 
     ``dither`` is one of ``DITHERS`` (see ``rasterizer.reference`` for each algorithm's exact

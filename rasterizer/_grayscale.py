@@ -7,12 +7,11 @@ decoded, so a tiny file that claims to be 100000×100000 is refused without allo
 from __future__ import annotations
 
 import io
-from typing import Union
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-ImageInput = Union[bytes, bytearray, memoryview, Image.Image, np.ndarray]
+ImageInput = bytes | bytearray | memoryview | Image.Image | np.ndarray
 
 # Largest picture accepted, in pixels, both as decoded and as rasterized (8192² ≈ 67 MP: any phone
 # camera, while keeping a worst-case RGBA decode around 256 MiB).
@@ -27,9 +26,7 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 
 def _check_pixels(width: int, height: int, what: str) -> None:
     if width * height > MAX_PIXELS:
-        raise ValueError(
-            f"{what} is too large: {width}×{height} pixels, at most {MAX_PIXELS:,} pixels are accepted"
-        )
+        raise ValueError(f"{what} is too large: {width}×{height} pixels, at most {MAX_PIXELS:,} pixels are accepted")
 
 
 def _decode(data: bytes | bytearray | memoryview) -> Image.Image:
@@ -86,14 +83,10 @@ def load_grayscale(image: ImageInput) -> Image.Image:
         image = _decode(image)
     elif isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 2:
-            raise ValueError(
-                f"an array image must be 2-D uint8 grayscale, got {image.ndim}-D {image.dtype}"
-            )
+            raise ValueError(f"an array image must be 2-D uint8 grayscale, got {image.ndim}-D {image.dtype}")
         image = Image.fromarray(image, "L")
     elif not isinstance(image, Image.Image):
-        raise ValueError(
-            f"expected encoded image bytes, a PIL image or a 2-D uint8 array, got {type(image).__name__}"
-        )
+        raise ValueError(f"expected encoded image bytes, a PIL image or a 2-D uint8 array, got {type(image).__name__}")
     width, height = image.size
     if width == 0 or height == 0:
         raise ValueError(f"the image is empty ({width}×{height} pixels)")

@@ -14,6 +14,7 @@ which turns ``width × height`` Python iterations into ``width + 2·height``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def pack(white: np.ndarray, bit_order: str) -> bytes:
     ``"lsb"``: pixel x is bit x % 8 of byte x // 8 (Pillow's ``"1;IR"``); ``"msb"``: bit 7 − x % 8
     (ESC/POS ``GS v 0``, Pillow's ``"1;I"``). Padding bits at the end of a row are 0.
     """
-    bitorder = "little" if bit_order == "lsb" else "big"
+    bitorder: Literal["little", "big"] = "little" if bit_order == "lsb" else "big"
     return np.packbits(~white, axis=1, bitorder=bitorder).tobytes()
 
 
@@ -154,8 +155,6 @@ def dither_and_pack_validated(gray: np.ndarray, dither: str, bit_order: str) -> 
     return pack(_ALGORITHMS[dither](gray), bit_order)
 
 
-def dither_and_pack(
-    gray: np.ndarray, *, dither: str = DEFAULT_DITHER, bit_order: str = DEFAULT_BIT_ORDER
-) -> bytes:
+def dither_and_pack(gray: np.ndarray, *, dither: str = DEFAULT_DITHER, bit_order: str = DEFAULT_BIT_ORDER) -> bytes:
     """Dither a 2-D uint8 grayscale image already at print width and pack it into printer rows."""
     return dither_and_pack_validated(check_gray(gray), check_dither(dither), check_bit_order(bit_order))

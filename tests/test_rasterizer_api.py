@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def pillow_only_raster(image: Image.Image, width: int, rawmode: str = "1;IR") ->
 def unpack_black(raster: rasterizer.Raster) -> np.ndarray:
     """The raster as a boolean (height, width) array, True for a black dot."""
     rows = np.frombuffer(raster.data, np.uint8).reshape(raster.height, raster.bytes_per_row)
-    bitorder = "little" if raster.bit_order == "lsb" else "big"
+    bitorder: Literal["little", "big"] = "little" if raster.bit_order == "lsb" else "big"
     return np.unpackbits(rows, axis=1, bitorder=bitorder)[:, : raster.width].astype(bool)
 
 
@@ -129,17 +130,18 @@ def _half_transparent(mode: str) -> Image.Image:
     """Black everywhere, but fully transparent on the left half."""
     transparent = np.zeros((64, 384), bool)
     transparent[:, :192] = True
-    if mode == "P":
-        paletted = Image.fromarray(transparent.astype(np.uint8), "P")  # index 1 = transparent
-        paletted.putpalette([0, 0, 0] * 2)
-        paletted.info["transparency"] = 1
-        return paletted
+    if mode in ("P", "L"):  # no alpha channel: one palette index or gray level means transparent
+        keyed = Image.fromarray(np.where(transparent, 1, 0).astype(np.uint8), mode)
+        if mode == "P":
+            keyed.putpalette([0, 0, 0] * 2)
+        keyed.info["transparency"] = 1
+        return keyed
     rgba = np.zeros((64, 384, 4), np.uint8)
     rgba[..., 3] = np.where(transparent, 0, 255)
     return Image.fromarray(rgba, "RGBA").convert(mode)
 
 
-@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "L"])
 def test_transparent_pixels_print_white(mode: str) -> None:
     black = unpack_black(rasterizer.rasterize(encode(_half_transparent(mode))))
     assert not black[:, :192].any()
@@ -161,11 +163,15 @@ def test_sixteen_bit_grayscale_keeps_its_tones() -> None:
 
 
 def test_worker_threads_get_the_same_rasters(photo_png: bytes) -> None:
-    jobs = [{"width": width, "dither": dither} for width in (384, 576) for dither in rasterizer.DITHERS]
-    serial = [rasterizer.rasterize(photo_png, **job) for job in jobs]
+    jobs = [(width, dither) for width in (384, 576) for dither in rasterizer.DITHERS]
+
+    def job(options: tuple[int, str]) -> rasterizer.Raster:
+        width, dither = options
+        return rasterizer.rasterize(photo_png, width=width, dither=dither)
+
+    serial = [job(options) for options in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        parallel = list(pool.map(lambda job: rasterizer.rasterize(photo_png, **job), jobs))
-    assert parallel == serial
+        assert list(pool.map(job, jobs)) == serial
 
 
 # ---- dither_and_pack -----------------------------------------------------------------------------

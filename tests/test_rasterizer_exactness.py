@@ -132,9 +132,7 @@ def test_public_dither_and_pack_uses_the_active_implementation(catalogue_image: 
 
 # Mixtures that reach the interesting corners: uniform noise, values near the 128 threshold, and
 # the extremes where clamping kicks in.
-_pixel_values = st.one_of(
-    st.integers(0, 255), st.integers(120, 136), st.sampled_from([0, 1, 127, 128, 129, 254, 255])
-)
+_pixel_values = st.one_of(st.integers(0, 255), st.integers(120, 136), st.sampled_from([0, 1, 127, 128, 129, 254, 255]))
 _small_images = arrays(
     np.uint8,
     st.tuples(st.integers(1, 24), st.integers(1, 70)),
