@@ -1,9 +1,9 @@
 """Turn a picture into the 1-bit raster a 384-dot thermal printer prints.
 
-    >>> raster = rasterize(png_bytes)                      # 384 dots wide, Floyd–Steinberg, LSB-first
-    >>> raster.width, raster.height, raster.bytes_per_row
-    (384, 512, 48)
-    >>> preview(raster)                                    # PNG of exactly what will print
+    raster = rasterize(png_bytes)            # 384 dots wide, Floyd–Steinberg, LSB-first
+    raster.data                              # raster.height rows of raster.bytes_per_row (48) bytes
+    preview(raster)                          # a PNG of exactly what will print
+    rasterize(png_bytes, width=576, dither="atkinson", bit_order="msb")  # 80 mm, ESC/POS order
 
 The pipeline: decode (refusing pictures over ``MAX_PIXELS`` from their header, before decoding);
 apply the EXIF orientation; composite transparency over white; convert to 8-bit gray with
