@@ -122,7 +122,7 @@ def test_compiled_equals_pillow_on_catalogue(catalogue_image: np.ndarray, dither
     )
 
 
-def test_public_dither_and_pack_uses_the_active_implementation(catalogue_image: np.ndarray) -> None:
+def test_public_dither_and_pack_equals_pillow_on_catalogue(catalogue_image: np.ndarray) -> None:
     assert rasterizer.dither_and_pack(catalogue_image) == pillow_dither_and_pack(
         catalogue_image, "floyd-steinberg", "lsb"
     )
@@ -180,8 +180,12 @@ def test_fuzz_reference_floyd_steinberg_equals_pillow(gray: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("dither", rasterizer.DITHERS)
-def test_black_prints_every_dot_and_white_none(dither: str) -> None:
+def test_black_prints_every_dot(dither: str) -> None:
     assert compiled_dither_and_pack(_flat(16, 9, 0), dither, "lsb") == b"\xff" * 2 * 9
+
+
+@pytest.mark.parametrize("dither", rasterizer.DITHERS)
+def test_white_prints_no_dot(dither: str) -> None:
     assert compiled_dither_and_pack(_flat(16, 9, 255), dither, "lsb") == b"\x00" * 2 * 9
 
 
