@@ -275,7 +275,7 @@ def main() -> None:
         rows.append(("Fetch RAW, 64 clients", f"{fetches:.0f} req/s, p99 {fetch_p99 * 1000:.1f} ms", "—", ""))
 
     with ServerProcess(stage_delay=0.2, workers=4) as server:
-        push, poll = asyncio.run(push_vs_poll(server.target, int(40 * scale), poll_interval=2.0))
+        push, poll = asyncio.run(push_vs_poll(server.target, int(100 * scale), poll_interval=2.0))
         p50, p99, poll_mean = percentile(push, 0.5), percentile(push, 0.99), statistics.mean(poll)
         rows.append(("Watch push latency (commit → client)", f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
                      "p99 ≤ 20 ms", verdict(p99 <= 0.020)))

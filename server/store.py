@@ -233,8 +233,9 @@ class JobStore:
         Only the worker holding the job's claim writes to it, so the row is expected at the
         version this worker last saw; anything else is a bug worth stopping on.
         """
-        changes.update(version=job.version + 1, updated_at=utcnow())
         with self._writing():
+            # Stamped once the lock is ours, so updated_at is the moment of the write.
+            changes.update(version=job.version + 1, updated_at=utcnow())
             written = Job.update(**changes).where(Job.id == job.id, Job.version == job.version).execute()
         if written != 1:
             raise ConcurrentUpdate(f"job {job.id} changed under its worker (expected version {job.version})")
