@@ -74,6 +74,8 @@ setup(
     package_dir={"voxprint": "proto/voxprint"},
     package_data={"voxprint.v1": ["*.proto", "*.pyi", "py.typed"],
                   "rasterizer": ["*.pyi", "py.typed"], "clients": ["py.typed"]},
+    # The generated C is a build intermediate; wheels carry the compiled module only.
+    exclude_package_data={"rasterizer": ["*.c"]},
     ext_modules=cythonize(extensions, language_level=3),
     cmdclass={
         "generate_stubs": GenerateStubs,
