@@ -36,14 +36,19 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     """``server_factory(**settings_overrides)`` starts a real server on 127.0.0.1 (random port).
 
     Each server gets the same fresh data dir of this test unless ``data_dir`` is overridden, so a
-    second server in one test restarts on the first one's database. Keyword arguments
-    ``transcriber=``/``illustrator=`` inject backend objects; anything else overrides Settings.
+    second server in one test restarts on the first one's database. ``transcriber=`` and
+    ``illustrator=`` take a backend object to inject, or a name ("auto", "assemblyai", ...) that
+    the server resolves from its settings as in production; anything else overrides Settings.
     All servers are stopped at teardown.
     """
     started: list[RunningServer] = []
 
     def start(*, transcriber=None, illustrator=None, **overrides) -> RunningServer:
         overrides.setdefault("data_dir", tmp_path / "data")
+        if isinstance(transcriber, str):
+            overrides["transcriber"], transcriber = transcriber, None
+        if isinstance(illustrator, str):
+            overrides["illustrator"], illustrator = illustrator, None
         server = RunningServer(offline_settings(**overrides), transcriber=transcriber, illustrator=illustrator)
         started.append(server)
         return server

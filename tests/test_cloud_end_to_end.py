@@ -13,9 +13,6 @@ import pytest
 from PIL import Image
 
 import rasterizer
-from server.config import Settings
-from server.illustrators import create_illustrator
-from server.transcribers import create_transcriber
 from tests.fakes.assemblyai import SCENARIOS as ASSEMBLYAI_SCENARIOS
 from tests.fakes.assemblyai import UPLOAD_PATH, FakeAssemblyAI
 from tests.fakes.gemini import IMAGE_SIZES, FakeGemini
@@ -60,12 +57,7 @@ def cloud_server(
         "cloud_retry_attempts": RETRY_ATTEMPTS,
         "cloud_retry_initial_delay": 0.01,
     }
-    # server_factory takes backends as objects (its transcriber=/illustrator= arguments), so they
-    # are built here the way the server builds them from its settings.
-    settings = Settings(transcriber="auto", illustrator="auto", **cloud)
-    return server_factory(
-        transcriber=create_transcriber(settings), illustrator=create_illustrator(settings), **cloud
-    )
+    return server_factory(transcriber="auto", illustrator="auto", **cloud)
 
 
 def run_job(server: RunningServer, recording: Path) -> list[pb.JobEvent]:
