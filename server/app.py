@@ -52,7 +52,7 @@ class VoxprintServer:
         self.workers = WorkerPool(self.store, pipeline, settings.workers)
 
         resumed = self.store.release_all_claims()
-        unfinished = await asyncio.to_thread(lambda: self.store.unfinished().count())
+        unfinished = await asyncio.to_thread(self.store.count_unfinished)
         log.info("speech-to-text: %s; images: %s; rasterizer: %s",
                  self.transcriber.name, self.illustrator.name, rasterizer.implementation)
         log.info("%d unfinished job(s) to resume (%d interrupted mid-stage)", unfinished, resumed)
@@ -80,13 +80,13 @@ class VoxprintServer:
         return self.port
 
     def _listen(self) -> int:
-        settings = self.settings
-        if bool(settings.tls_cert) != bool(settings.tls_key):
-            raise ValueError("TLS needs both a certificate and its private key")
-        if settings.tls_cert:
-            credentials = grpc.ssl_server_credentials([(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())])
-            return self.server.add_secure_port(settings.listen, credentials)
-        return self.server.add_insecure_port(settings.listen)
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        if cert is None and key is None:
+            return self.server.add_insecure_port(self.settings.listen)
+        if cert is None or key is None:
+            raise ValueError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)")
+        credentials = grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())])
+        return self.server.add_secure_port(self.settings.listen, credentials)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""

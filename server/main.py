@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -13,9 +15,10 @@ from server.app import VoxprintServer
 from server.config import Settings
 
 defaults = Settings()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _option(name: str, envvar: str, help: str, **kwargs) -> click.Option:
+def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(name, envvar=envvar, show_envvar=True, show_default=True, help=help, **kwargs)
 
 

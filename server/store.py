@@ -16,7 +16,7 @@ import enum
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -268,8 +268,8 @@ class JobStore:
             return (Job.update(claimed_by=None)
                     .where(Job.claimed_by.is_null(False), Job.state.not_in(TERMINAL_STATES)).execute())
 
-    def unfinished(self) -> Iterable[Job]:
-        return Job.select().where(Job.state.not_in(TERMINAL_STATES))
+    def count_unfinished(self) -> int:
+        return Job.select().where(Job.state.not_in(TERMINAL_STATES)).count()
 
     def close(self) -> None:
         if not self.db.is_closed():
