@@ -35,6 +35,8 @@ class VoxprintServer:
 
     def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None,
                  illustrator: Illustrator | None = None) -> None:
+        if (settings.tls_cert is None) != (settings.tls_key is None):
+            raise ValueError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)")
         self.settings = settings
         self.transcriber = transcriber or create_transcriber(settings)
         self.illustrator = illustrator or create_illustrator(settings)
@@ -83,8 +85,7 @@ class VoxprintServer:
         cert, key = self.settings.tls_cert, self.settings.tls_key
         if cert is None and key is None:
             return self.server.add_insecure_port(self.settings.listen)
-        if cert is None or key is None:
-            raise ValueError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)")
+        assert cert is not None and key is not None  # checked as a pair in __init__
         credentials = grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())])
         return self.server.add_secure_port(self.settings.listen, credentials)
 
