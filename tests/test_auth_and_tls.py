@@ -72,3 +72,13 @@ def test_server_with_a_certificate_speaks_tls(server_factory, certificate):
     with grpc.secure_channel(server.target, credentials) as channel:
         stub = voxprint_pb2_grpc.VoxprintStub(channel)
         assert stub.ListJobs(pb.ListJobsRequest(), timeout=10).jobs == []
+
+
+def test_certificate_without_its_key_is_refused_before_serving(tmp_path, certificate):
+    from server.app import VoxprintServer
+    from tests.servers import offline_settings
+
+    cert, _ = certificate
+    with pytest.raises(ValueError, match="both a certificate"):
+        VoxprintServer(offline_settings(tmp_path, tls_cert=cert), transcriber=ScriptedTranscriber(),
+                       illustrator=ScriptedIllustrator())
