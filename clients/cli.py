@@ -257,7 +257,7 @@ def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -
 @click.option("--png", type=output_path, help="Write the generated picture here.")
 @click.option("--raw", type=output_path, help="Write the LSB-first printer raster here.")
 @click.option("--preview", type=output_path, help="Write a PNG of the 1-bit raster here.")
-@click.option("--width", type=click.IntRange(8, 2048), help="Printer width in dots (384 = 58 mm, 576 = 80 mm).")
+@click.option("--width", type=click.IntRange(8, rasterizer.MAX_WIDTH), help="Printer width in dots (384 = 58 mm, 576 = 80 mm).")
 @click.option("--dither", type=click.Choice(enum_labels(Dither)), help="Dithering algorithm.")
 @click.option("--request-id", help="Idempotency key: resubmitting with it returns the same job.")
 @click.option("--no-wait", is_flag=True, help="Print the job as soon as it is queued; do not follow it.")

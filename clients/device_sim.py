@@ -171,7 +171,6 @@ class DeviceResult:
     raster: rasterizer.Raster | None = None
     raster_expected: bool = False
     notices: int = 0
-    queries: int = 0
     resends: int = 0
 
     @property
@@ -292,7 +291,6 @@ class SimulatedDevice:
             self.result.resends += 1
             self._send(Resend(self.device_id, self.session_id))
         else:
-            self.result.queries += 1
             self._send(Query(self.device_id, self.session_id))
 
     def _send(self, message: protocol.Message) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "MAX_WIDTH",
     "RESAMPLING",
     "Raster",
+    "check_width",
     "dither_and_pack",
     "implementation",
     "preview",
@@ -113,7 +114,8 @@ class Raster:
             raise ValueError(f"raster data is {len(self.data)} bytes, expected {self.height}×{self.bytes_per_row}")
 
 
-def _check_width(width: object) -> int:
+def check_width(width: object) -> int:
+    """Return ``width`` as an int if a printer can take it, else raise ValueError saying why."""
     if not isinstance(width, (int, np.integer)) or isinstance(width, bool):
         raise ValueError(f"width must be an integer number of dots, got {width!r}")
     if not (8 <= width <= MAX_WIDTH and width % 8 == 0):
@@ -147,7 +149,7 @@ def rasterize(
     ``image`` is encoded image bytes (PNG, JPEG, …), a PIL image, or a 2-D uint8 grayscale array.
     Raises ``ValueError`` for a bad option, an empty, unreadable or oversized image.
     """
-    width = _check_width(width)
+    width = check_width(width)
     check_dither(dither)
     check_bit_order(bit_order)
     pixels = fit_width(load_grayscale(image), width)

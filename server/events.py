@@ -40,6 +40,3 @@ class JobEvents:
             subscribers.discard(queue)
             if not subscribers:
                 del self._subscribers[job_id]
-
-    def subscriber_count(self, job_id: str) -> int:
-        return len(self._subscribers.get(job_id, ()))

@@ -154,10 +154,10 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
             raise
 
     def _print_options(self, options: pb.PrintOptions) -> tuple[int, str]:
-        width = options.width or self.settings.default_width
-        if width % 8 or not 8 <= width <= 2048:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f"printer width must be a multiple of 8 from 8 to 2048 dots, not {width}")
+        try:
+            width = rasterizer.check_width(options.width or self.settings.default_width)
+        except ValueError as error:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"printer {error}") from error
         if options.dither == pb.DITHER_UNSPECIFIED:
             return width, self.settings.default_dither
         if options.dither not in DITHERS_FROM_PROTO:
