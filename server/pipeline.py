@@ -53,6 +53,7 @@ class Pipeline:
             job = self._advance(job, State.TRANSCRIBED, transcript=transcript,
                                 timings=_with_timing(job, Stage.TRANSCRIBE, seconds))
 
+        fresh_png: bytes | None = None
         if job.image_path is None:
             job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
             try:
@@ -63,11 +64,12 @@ class Pipeline:
                                 image_width=picture.width, image_height=picture.height,
                                 image_size=len(picture.png),
                                 timings=_with_timing(job, Stage.ILLUSTRATE, seconds))
+            fresh_png = picture.png
         elif job.state_enum != State.RASTERIZING:
             job = self._advance(job, State.RASTERIZING)
 
         try:
-            raster, seconds = self._timed(Stage.RASTERIZE, job, self._rasterize)
+            raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_png))
         except StageFailed as failure:
             return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
         return self._advance(job, State.COMPLETED, raster=raster.data, raster_width=raster.width,
@@ -89,9 +91,11 @@ class Pipeline:
         except (IllustrationError, BadImage) as error:
             raise StageFailed(f"image generation failed: {error}") from error
 
-    def _rasterize(self, job: Job) -> rasterizer.Raster:
+    def _rasterize(self, job: Job, png: bytes | None) -> rasterizer.Raster:
+        """Rasterize the picture just made, or, for a resumed job, the one stored earlier."""
         try:
-            return rasterizer.rasterize(self.media.read(job.image_path), width=job.width, dither=job.dither)
+            picture = png if png is not None else self.media.read(job.image_path)
+            return rasterizer.rasterize(picture, width=job.width, dither=job.dither)
         except ValueError as error:
             raise StageFailed(f"rasterizing failed: {error}") from error
 
