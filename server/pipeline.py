@@ -57,10 +57,10 @@ class Pipeline:
         if job.image_path is None:
             job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
             try:
-                picture, seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
+                (picture, image_path), seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
             except StageFailed as failure:
                 return self._fail(job, State.COMPLETED, Stage.ILLUSTRATE, failure)
-            job = self._advance(job, State.RASTERIZING, image_path=self.media.save_image(job.id, picture.png),
+            job = self._advance(job, State.RASTERIZING, image_path=image_path,
                                 image_width=picture.width, image_height=picture.height,
                                 image_size=len(picture.png),
                                 timings=_with_timing(job, Stage.ILLUSTRATE, seconds))
@@ -85,11 +85,14 @@ class Pipeline:
             raise StageFailed("speech-to-text failed: no speech found in the recording")
         return transcript
 
-    def _illustrate(self, job: Job) -> Picture:
+    def _illustrate(self, job: Job) -> tuple[Picture, str]:
+        """The picture and where it is stored: storing is part of the stage, so a full disk is
+        an image failure like any other, not a job left half-way."""
         try:
-            return as_png(self.illustrator.illustrate(job.transcript))
+            picture = as_png(self.illustrator.illustrate(job.transcript))
         except (IllustrationError, BadImage) as error:
             raise StageFailed(f"image generation failed: {error}") from error
+        return picture, self.media.save_image(job.id, picture.png)
 
     def _rasterize(self, job: Job, png: bytes | None) -> rasterizer.Raster:
         """Rasterize the picture just made, or, for a resumed job, the one stored earlier."""

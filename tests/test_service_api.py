@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -227,6 +228,15 @@ def test_image_that_does_not_decode_is_an_image_failure(server_factory):
     garbage = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator(b"not a picture"))
     job = finished(garbage.stub, garbage.stub.Submit(submit_requests(RECORDING)).id)
     assert job.state == pb.JOB_STATE_COMPLETED and job.error.startswith("image generation failed: the picture could not be decoded")
+
+
+def test_picture_that_cannot_be_stored_is_an_image_failure_not_a_stuck_job(service):
+    image_folder = service.settings.media_dir / "image"
+    shutil.rmtree(image_folder)
+    image_folder.write_text("a file where the folder should be")
+    job = finished(service.stub, service.stub.Submit(submit_requests(RECORDING)).id)
+    assert job.state == pb.JOB_STATE_COMPLETED and job.transcript == "a cat and a dog"
+    assert job.error_stage == pb.STAGE_ILLUSTRATE and job.error.startswith("internal error during illustrate")
 
 
 def test_jpeg_from_a_backend_is_stored_as_png(server_factory):
