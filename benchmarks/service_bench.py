@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +29,12 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.audio_samples import wav_bytes  # noqa: E402
+from tests.servers import CHANNEL_OPTIONS, submit_requests  # noqa: E402
 from voxprint.v1 import voxprint_pb2 as pb  # noqa: E402
 from voxprint.v1 import voxprint_pb2_grpc  # noqa: E402
 
 TERMINAL = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED)
-OPTIONS = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
 CHUNK = 256 * 1024
 
 
@@ -111,24 +113,18 @@ class ServerProcess:
 # -- the client side ---------------------------------------------------------------------------
 
 def wav_of_size(size: int) -> bytes:
-    """A 16 kHz mono WAV of about ``size`` bytes (a tone, so the server's decoder has real work)."""
-    import numpy as np
-
-    samples = max(size // 2, 1600)
-    tone = (np.sin(np.arange(samples) * 2 * np.pi * 440 / 16000) * 8000).astype("<i2")
-    encoded = io.BytesIO()
-    with wave.open(encoded, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(16000)
-        writer.writeframes(tone.tobytes())
-    return encoded.getvalue()
+    """A 16 kHz mono 16-bit WAV of about ``size`` bytes (a tone, so the server's reader has real work)."""
+    return wav_bytes(size / 32_000)
 
 
 def requests(audio: bytes):
-    yield pb.SubmitRequest(metadata=pb.SubmitMetadata(filename="bench.wav"))
-    for start in range(0, len(audio), CHUNK):
-        yield pb.SubmitRequest(audio_chunk=audio[start:start + CHUNK])
+    return submit_requests(audio, filename="bench.wav", chunk_size=CHUNK)
+
+
+@asynccontextmanager
+async def connect(target: str) -> AsyncIterator[voxprint_pb2_grpc.VoxprintStub]:
+    async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
+        yield voxprint_pb2_grpc.VoxprintStub(channel)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -137,8 +133,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def submit_throughput(target: str, audio: bytes, jobs: int, clients: int) -> float:
-    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
-        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+    async with connect(target) as stub:
         await stub.ListJobs(pb.ListJobsRequest(page_size=1))  # connect before the clock starts
         remaining = iter(range(jobs))
 
@@ -167,8 +162,7 @@ def commit_age(job: pb.Job) -> float:
 async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[list[float], list[float]]:
     """Latency from commit to client: Watch pushes vs GetJob polling every ``poll_interval`` s."""
     push, poll = [], []
-    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
-        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+    async with connect(target) as stub:
         audio = wav_of_size(32_000)
 
         async def one_job() -> None:
@@ -193,8 +187,7 @@ async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[li
 
 async def many_watchers(server: ServerProcess, jobs: int, watchers_per_job: int) -> tuple[float, float, bool]:
     """Server RSS growth with jobs × watchers live streams; whether every watcher saw every event."""
-    async with grpc.aio.insecure_channel(server.target, options=OPTIONS) as channel:
-        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+    async with connect(server.target) as stub:
         audio = wav_of_size(32_000)
         await stub.ListJobs(pb.ListJobsRequest(page_size=1))
         baseline = server.rss_mb()
@@ -217,8 +210,7 @@ async def wait_until_idle(target: str) -> None:
     """Let the workers finish the backlog the Submit runs left, so it does not skew what follows."""
     busy = (pb.JOB_STATE_PENDING, pb.JOB_STATE_TRANSCRIBING, pb.JOB_STATE_TRANSCRIBED,
             pb.JOB_STATE_GENERATING_IMAGE, pb.JOB_STATE_RASTERIZING)
-    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
-        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+    async with connect(target) as stub:
         while True:
             pages = [await stub.ListJobs(pb.ListJobsRequest(page_size=1, state=state)) for state in busy]
             if not any(page.jobs for page in pages):
@@ -228,8 +220,7 @@ async def wait_until_idle(target: str) -> None:
 
 async def fetch_raw(target: str, requests_total: int, clients: int) -> tuple[float, float]:
     await wait_until_idle(target)
-    async with grpc.aio.insecure_channel(target, options=OPTIONS) as channel:
-        stub = voxprint_pb2_grpc.VoxprintStub(channel)
+    async with connect(target) as stub:
         job = await stub.Submit(requests(wav_of_size(32_000)))
         await watch_job(stub, job.id, lambda event: None)
         latencies: list[float] = []
