@@ -17,7 +17,6 @@ from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.servers import submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2 as pb
 
-TERMINAL = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED)
 RECORDING = wav_bytes(0.5)
 
 
@@ -169,14 +168,17 @@ def test_submit_without_metadata_first_is_invalid_argument(service):
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "metadata" in error.details()
 
 
-@pytest.mark.parametrize("call", ["GetJob", "Watch", "Fetch"])
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize("call", [
+    lambda stub: stub.GetJob(pb.GetJobRequest(job_id=MISSING)),
+    lambda stub: list(stub.Watch(pb.WatchRequest(job_id=MISSING))),
+    lambda stub: stub.Fetch(pb.FetchRequest(job_id=MISSING, format=pb.FORMAT_PNG)),
+], ids=["GetJob", "Watch", "Fetch"])
 def test_unknown_job_is_not_found(service, call):
-    request = {"GetJob": pb.GetJobRequest, "Watch": pb.WatchRequest,
-               "Fetch": lambda job_id: pb.FetchRequest(job_id=job_id, format=pb.FORMAT_PNG)}[call]
-    missing = "00000000-0000-4000-8000-000000000000"
-    error = rpc_error(lambda: list(getattr(service.stub, call)(request(job_id=missing))) if call == "Watch"
-                      else getattr(service.stub, call)(request(job_id=missing)))
-    assert error.code() == grpc.StatusCode.NOT_FOUND and missing in error.details()
+    error = rpc_error(lambda: call(service.stub))
+    assert error.code() == grpc.StatusCode.NOT_FOUND and MISSING in error.details()
 
 
 def test_malformed_job_id_is_invalid_argument(service):
