@@ -72,8 +72,11 @@ extensions = [
 setup(
     packages=find_packages(include=["server*", "rasterizer*", "clients*"]) + ["voxprint", "voxprint.v1"],
     package_dir={"voxprint": "proto/voxprint"},
-    package_data={"voxprint.v1": ["*.proto", "*.pyi", "py.typed"],
-                  "rasterizer": ["*.pyi", "py.typed"], "clients": ["py.typed"]},
+    package_data={
+        "voxprint.v1": ["*.proto", "*.pyi", "py.typed"],
+        "rasterizer": ["*.pyi", "py.typed"],
+        "clients": ["py.typed"],
+    },
     # The generated C is a build intermediate; wheels carry the compiled module only.
     exclude_package_data={"rasterizer": ["*.c"]},
     ext_modules=cythonize(extensions, language_level=3),

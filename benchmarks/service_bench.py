@@ -40,6 +40,7 @@ CHUNK = 256 * 1024
 
 # -- the server side ---------------------------------------------------------------------------
 
+
 class InstantTranscriber:
     name = "bench-instant"
 
@@ -74,9 +75,11 @@ def serve(data_dir: Path, stage_delay: float, workers: int) -> None:
     from server.config import Settings
 
     async def run() -> None:
-        server = VoxprintServer(Settings(listen="127.0.0.1:0", data_dir=data_dir, workers=workers),
-                                transcriber=InstantTranscriber(stage_delay),
-                                illustrator=InstantIllustrator(stage_delay))
+        server = VoxprintServer(
+            Settings(listen="127.0.0.1:0", data_dir=data_dir, workers=workers),
+            transcriber=InstantTranscriber(stage_delay),
+            illustrator=InstantIllustrator(stage_delay),
+        )
         print(await server.start(), flush=True)
         await server.wait()
 
@@ -93,8 +96,20 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         self._data = tempfile.TemporaryDirectory(prefix="voxprint-bench-")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", self._data.name, "--stage-delay", str(self.stage_delay),
-             "--workers", str(self.workers)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                self._data.name,
+                "--stage-delay",
+                str(self.stage_delay),
+                "--workers",
+                str(self.workers),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
         self.target = f"127.0.0.1:{self.process.stdout.readline().strip()}"
         return self
 
@@ -111,6 +126,7 @@ class ServerProcess:
 
 
 # -- the client side ---------------------------------------------------------------------------
+
 
 def wav_of_size(size: int) -> bytes:
     """A 16 kHz mono 16-bit WAV of about ``size`` bytes (a tone, so the server's reader has real work)."""
@@ -167,8 +183,9 @@ async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[li
 
         async def one_job() -> None:
             job = await stub.Submit(requests(audio))
-            watcher = asyncio.create_task(watch_job(
-                stub, job.id, lambda event: event.snapshot or push.append(commit_age(event.job))))
+            watcher = asyncio.create_task(
+                watch_job(stub, job.id, lambda event: event.snapshot or push.append(commit_age(event.job)))
+            )
             seen = job.version
             await asyncio.sleep(poll_interval * (hash(job.id) % 1000) / 1000)  # pollers out of phase
             while True:
@@ -192,8 +209,11 @@ async def many_watchers(server: ServerProcess, jobs: int, watchers_per_job: int)
         await stub.ListJobs(pb.ListJobsRequest(page_size=1))
         baseline = server.rss_mb()
         submitted = [await stub.Submit(requests(audio)) for _ in range(jobs)]
-        streams = [asyncio.create_task(watch_job(stub, job.id, lambda event: None))
-                   for job in submitted for _ in range(watchers_per_job)]
+        streams = [
+            asyncio.create_task(watch_job(stub, job.id, lambda event: None))
+            for job in submitted
+            for _ in range(watchers_per_job)
+        ]
         peak = baseline
         while not all(stream.done() for stream in streams):
             peak = max(peak, server.rss_mb())
@@ -201,15 +221,22 @@ async def many_watchers(server: ServerProcess, jobs: int, watchers_per_job: int)
         results = [stream.result() for stream in streams]
         finals = {job.id: (await stub.GetJob(pb.GetJobRequest(job_id=job.id))).version for job in submitted}
         # Streams were created job by job, watchers_per_job at a time.
-        complete = all(versions == list(range(versions[0], finals[submitted[n // watchers_per_job].id] + 1))
-                       for n, versions in enumerate(results))
+        complete = all(
+            versions == list(range(versions[0], finals[submitted[n // watchers_per_job].id] + 1))
+            for n, versions in enumerate(results)
+        )
         return baseline, peak, complete
 
 
 async def wait_until_idle(target: str) -> None:
     """Let the workers finish the backlog the Submit runs left, so it does not skew what follows."""
-    busy = (pb.JOB_STATE_PENDING, pb.JOB_STATE_TRANSCRIBING, pb.JOB_STATE_TRANSCRIBED,
-            pb.JOB_STATE_GENERATING_IMAGE, pb.JOB_STATE_RASTERIZING)
+    busy = (
+        pb.JOB_STATE_PENDING,
+        pb.JOB_STATE_TRANSCRIBING,
+        pb.JOB_STATE_TRANSCRIBED,
+        pb.JOB_STATE_GENERATING_IMAGE,
+        pb.JOB_STATE_RASTERIZING,
+    )
     async with connect(target) as stub:
         while True:
             pages = [await stub.ListJobs(pb.ListJobsRequest(page_size=1, state=state)) for state in busy]
@@ -258,7 +285,9 @@ def main() -> None:
 
     with ServerProcess(stage_delay=0.0) as server:
         small = asyncio.run(submit_throughput(server.target, wav_of_size(100_000), int(2000 * scale), 64))
-        rows.append(("Submit, 100 KB uploads, 64 clients", f"{small:.0f} jobs/s", "≥ 200 jobs/s", verdict(small >= 200)))
+        rows.append(
+            ("Submit, 100 KB uploads, 64 clients", f"{small:.0f} jobs/s", "≥ 200 jobs/s", verdict(small >= 200))
+        )
         asyncio.run(wait_until_idle(server.target))
         large = asyncio.run(submit_throughput(server.target, wav_of_size(5_000_000), int(128 * scale), 64))
         rows.append(("Submit, 5 MB uploads, 64 clients", f"{large:.1f} jobs/s ({large * 5:.0f} MB/s)", "—", ""))
@@ -268,18 +297,36 @@ def main() -> None:
     with ServerProcess(stage_delay=0.2, workers=4) as server:
         push, poll = asyncio.run(push_vs_poll(server.target, int(100 * scale), poll_interval=2.0))
         p50, p99, poll_mean = percentile(push, 0.5), percentile(push, 0.99), statistics.mean(poll)
-        rows.append(("Watch push latency (commit → client)", f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
-                     "p99 ≤ 20 ms", verdict(p99 <= 0.020)))
-        rows.append(("2-second GetJob polling (the seed)", f"mean {poll_mean * 1000:.0f} ms, "
-                     f"p99 {percentile(poll, 0.99) * 1000:.0f} ms", "", ""))
+        rows.append(
+            (
+                "Watch push latency (commit → client)",
+                f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
+                "p99 ≤ 20 ms",
+                verdict(p99 <= 0.020),
+            )
+        )
+        rows.append(
+            (
+                "2-second GetJob polling (the seed)",
+                f"mean {poll_mean * 1000:.0f} ms, p99 {percentile(poll, 0.99) * 1000:.0f} ms",
+                "",
+                "",
+            )
+        )
         rows.append(("polling mean ÷ push p99", f"{poll_mean / p99:.0f}×", "≥ 50×", verdict(poll_mean / p99 >= 50)))
 
     with ServerProcess(stage_delay=0.3, workers=4) as server:
         jobs, per_job = (20, 50) if not arguments.quick else (10, 25)
         baseline, peak, complete = asyncio.run(many_watchers(server, jobs, per_job))
-        rows.append((f"{jobs * per_job} watchers on {jobs} live jobs", f"RSS {baseline:.0f} → {peak:.0f} MB "
-                     f"(+{peak - baseline:.0f} MB); every watcher saw every event: {complete}",
-                     "≤ +100 MB, all events", verdict(peak - baseline <= 100 and complete)))
+        rows.append(
+            (
+                f"{jobs * per_job} watchers on {jobs} live jobs",
+                f"RSS {baseline:.0f} → {peak:.0f} MB "
+                f"(+{peak - baseline:.0f} MB); every watcher saw every event: {complete}",
+                "≤ +100 MB, all events",
+                verdict(peak - baseline <= 100 and complete),
+            )
+        )
 
     width = max(len(row[0]) for row in rows)
     print(f"| {'measure':<{width}} | result | target | |")

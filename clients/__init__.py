@@ -1,11 +1,11 @@
 """Python clients for voxprint: a sync and an asyncio gRPC client, ESC/POS encoding, printers.
 
-    from clients import VoxprintClient
+from clients import VoxprintClient
 
-    with VoxprintClient("127.0.0.1:50051") as client:
-        job = client.wait(client.submit("kitchen.wav").id, timeout=60)
-        print(job.transcript)
-        raster = client.fetch(job.id, "raw")
+with VoxprintClient("127.0.0.1:50051") as client:
+    job = client.wait(client.submit("kitchen.wav").id, timeout=60)
+    print(job.transcript)
+    raster = client.fetch(job.id, "raw")
 """
 
 from ._formats import (

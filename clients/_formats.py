@@ -23,9 +23,8 @@ FormatValue: TypeAlias = voxprint_pb2.Format.ValueType
 DitherValue: TypeAlias = voxprint_pb2.Dither.ValueType
 JobStateValue: TypeAlias = voxprint_pb2.JobState.ValueType
 
-TERMINAL_STATES: frozenset[JobStateValue] = frozenset(
-    {voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED}
-)
+TERMINAL_STATES: frozenset[JobStateValue] = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
+
 
 def _prefix(enum: EnumTypeWrapper) -> str:
     # Every enum's zero value is <PREFIX>_UNSPECIFIED.
@@ -60,17 +59,17 @@ def _parse(enum: EnumTypeWrapper, value: str | int, what: str) -> int:
 
 
 def parse_format(value: str | int) -> FormatValue:
-    """"png" / "raw" / "preview" (or ``Format.FORMAT_PNG`` ...) → the enum value."""
+    """ "png" / "raw" / "preview" (or ``Format.FORMAT_PNG`` ...) → the enum value."""
     return FormatValue(_parse(Format, value, "format"))
 
 
 def parse_dither(value: str | int) -> DitherValue:
-    """"floyd-steinberg" / "atkinson" / "bayer" / "threshold" (or the enum) → the enum value."""
+    """ "floyd-steinberg" / "atkinson" / "bayer" / "threshold" (or the enum) → the enum value."""
     return DitherValue(_parse(Dither, value, "dither"))
 
 
 def parse_state(value: str | int) -> JobStateValue:
-    """"pending", "completed", "generating-image" ... (or the enum) → the enum value."""
+    """ "pending", "completed", "generating-image" ... (or the enum) → the enum value."""
     return JobStateValue(_parse(JobState, value, "job state"))
 
 

@@ -19,9 +19,7 @@ from ._formats import is_terminal
 from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
 
 #: Failures that say "the stream broke", not "the request is wrong": worth subscribing again.
-RESUMABLE_CODES = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL}
-)
+RESUMABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL})
 
 
 @dataclass(frozen=True)

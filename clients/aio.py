@@ -73,15 +73,11 @@ class AsyncVoxprintClient:
                 timeout=timeout if timeout is not None else self.config.timeout,
             )
 
-    async def watch(
-        self, job_id: str, *, timeout: float | None = None
-    ) -> AsyncIterator[voxprint_pb2.JobEvent]:
+    async def watch(self, job_id: str, *, timeout: float | None = None) -> AsyncIterator[voxprint_pb2.JobEvent]:
         """Each change of the job until it is terminal; dropped streams resume transparently."""
         session = WatchSession(job_id, timeout, self._resume_policy)
         while not session.finished:
-            stream = self._stub.Watch(
-                session.request, metadata=self._metadata, timeout=session.remaining()
-            )
+            stream = self._stub.Watch(session.request, metadata=self._metadata, timeout=session.remaining())
             failure: grpc.RpcError | None = None
             try:
                 async for event in stream:
@@ -105,9 +101,7 @@ class AsyncVoxprintClient:
 
     async def get(self, job_id: str) -> voxprint_pb2.Job:
         with translated_errors():
-            return await self._stub.GetJob(
-                get_request(job_id), metadata=self._metadata, timeout=self.config.timeout
-            )
+            return await self._stub.GetJob(get_request(job_id), metadata=self._metadata, timeout=self.config.timeout)
 
     async def fetch(self, job_id: str, format: str | int) -> voxprint_pb2.FetchResponse:
         """A result: ``format`` is "png", "raw", "preview" or a ``Format`` value."""

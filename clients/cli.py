@@ -84,16 +84,38 @@ def one_line(error: Exception) -> str:
 
 
 CONNECTION_OPTIONS: list[tuple[str, dict[str, Any]]] = [
-    ("--server", {"metavar": "HOST:PORT", "envvar": "VOXPRINT_SERVER", "default": DEFAULT_TARGET,
-                  "help": "The voxprint server."}),
-    ("--token", {"metavar": "TOKEN", "envvar": "VOXPRINT_TOKEN",
-                 "help": "Sent as 'authorization: Bearer TOKEN' metadata."}),
-    ("--tls-ca", {"metavar": "PEM", "envvar": "VOXPRINT_TLS_CA",
-                  "type": click.Path(exists=True, dir_okay=False, path_type=Path),
-                  "help": "Use TLS, trusting this root certificate."}),
+    (
+        "--server",
+        {
+            "metavar": "HOST:PORT",
+            "envvar": "VOXPRINT_SERVER",
+            "default": DEFAULT_TARGET,
+            "help": "The voxprint server.",
+        },
+    ),
+    (
+        "--token",
+        {"metavar": "TOKEN", "envvar": "VOXPRINT_TOKEN", "help": "Sent as 'authorization: Bearer TOKEN' metadata."},
+    ),
+    (
+        "--tls-ca",
+        {
+            "metavar": "PEM",
+            "envvar": "VOXPRINT_TLS_CA",
+            "type": click.Path(exists=True, dir_okay=False, path_type=Path),
+            "help": "Use TLS, trusting this root certificate.",
+        },
+    ),
     ("--tls", {"is_flag": True, "help": "Use TLS with the system's root certificates."}),
-    ("--timeout", {"metavar": "SECONDS", "type": click.FloatRange(min=0, min_open=True), "default": 30.0,
-                   "help": "Deadline for each request."}),
+    (
+        "--timeout",
+        {
+            "metavar": "SECONDS",
+            "type": click.FloatRange(min=0, min_open=True),
+            "default": 30.0,
+            "help": "Deadline for each request.",
+        },
+    ),
 ]
 
 
@@ -111,8 +133,14 @@ def connection_options(command: Callable[..., Any], *, shared: bool) -> Callable
     return command
 
 
-def channel_config(server: str | None, token: str | None, tls_ca: Path | None, tls: bool | None,
-                   timeout: float | None, base: ChannelConfig | None = None) -> ChannelConfig:
+def channel_config(
+    server: str | None,
+    token: str | None,
+    tls_ca: Path | None,
+    tls: bool | None,
+    timeout: float | None,
+    base: ChannelConfig | None = None,
+) -> ChannelConfig:
     values: dict[str, Any] = {
         "target": server,
         "token": token or None,
@@ -173,8 +201,15 @@ def server_options(command: Callable[..., None]) -> Callable[..., None]:
     """Adds the connection flags and hands the command a connected ``client`` first."""
 
     @functools.wraps(command)
-    def with_client(*args: Any, server: str | None, token: str | None, tls_ca: Path | None, tls: bool | None,
-                    timeout: float | None, **kwargs: Any) -> None:
+    def with_client(
+        *args: Any,
+        server: str | None,
+        token: str | None,
+        tls_ca: Path | None,
+        tls: bool | None,
+        timeout: float | None,
+        **kwargs: Any,
+    ) -> None:
         config = channel_config(server, token, tls_ca, tls, timeout, base=cli_state().config)
         with VoxprintClient(config) as client:
             try:
@@ -215,8 +250,14 @@ def upload(client: VoxprintClient, recording: Path, show_progress: bool, **submi
         )
 
 
-def follow(client: VoxprintClient, job_id: str, *, timeout: float | None, live: bool,
-           on_event: Callable[[voxprint_pb2.JobEvent], None] | None = None) -> voxprint_pb2.Job:
+def follow(
+    client: VoxprintClient,
+    job_id: str,
+    *,
+    timeout: float | None,
+    live: bool,
+    on_event: Callable[[voxprint_pb2.JobEvent], None] | None = None,
+) -> voxprint_pb2.Job:
     """Watch the job to its end, showing each stage (``live``) and/or handing events on."""
     view = LiveFollow(cli_state().err) if live else None
     job = None
@@ -257,17 +298,35 @@ def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -
 @click.option("--png", type=output_path, help="Write the generated picture here.")
 @click.option("--raw", type=output_path, help="Write the LSB-first printer raster here.")
 @click.option("--preview", type=output_path, help="Write a PNG of the 1-bit raster here.")
-@click.option("--width", type=click.IntRange(8, rasterizer.MAX_WIDTH), help="Printer width in dots (384 = 58 mm, 576 = 80 mm).")
+@click.option(
+    "--width", type=click.IntRange(8, rasterizer.MAX_WIDTH), help="Printer width in dots (384 = 58 mm, 576 = 80 mm)."
+)
 @click.option("--dither", type=click.Choice(enum_labels(Dither)), help="Dithering algorithm.")
 @click.option("--request-id", help="Idempotency key: resubmitting with it returns the same job.")
 @click.option("--no-wait", is_flag=True, help="Print the job as soon as it is queued; do not follow it.")
-@click.option("--wait-timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
-              metavar="SECONDS", help="Give up following the job after this long.")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up following the job after this long.",
+)
 @json_option
 @server_options
-def submit(client: VoxprintClient, recording: Path, png: Path | None, raw: Path | None, preview: Path | None,
-           width: int | None, dither: str | None, request_id: str | None, no_wait: bool, wait_timeout: float,
-           as_json: bool) -> None:
+def submit(
+    client: VoxprintClient,
+    recording: Path,
+    png: Path | None,
+    raw: Path | None,
+    preview: Path | None,
+    width: int | None,
+    dither: str | None,
+    request_id: str | None,
+    no_wait: bool,
+    wait_timeout: float,
+    as_json: bool,
+) -> None:
     """Upload RECORDING (WAV, FLAC, OGG, MP3…; '-' for stdin) and follow it to the end.
 
     Shows an upload bar, then each stage with the time since the upload and the
@@ -303,8 +362,13 @@ def submit(client: VoxprintClient, recording: Path, png: Path | None, raw: Path 
 
 @cli.command()
 @click.argument("job_id")
-@click.option("--wait-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
-              help="Give up after this long (default: follow until the job ends).")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Give up after this long (default: follow until the job ends).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line on stdout.")
 @server_options
 def watch(client: VoxprintClient, job_id: str, wait_timeout: float | None, as_json: bool) -> None:
@@ -315,8 +379,13 @@ def watch(client: VoxprintClient, job_id: str, wait_timeout: float | None, as_js
       voxprint watch 5a0b3c1e-8f4d-4e2a-9c77-0d8b1f2e3a45
       voxprint watch $ID --json | jq -c '{state: .job.state, transcript: .job.transcript}'
     """
-    job = follow(client, job_id, timeout=wait_timeout, live=not as_json,
-                 on_event=(lambda event: print_json(message_json(event))) if as_json else None)
+    job = follow(
+        client,
+        job_id,
+        timeout=wait_timeout,
+        live=not as_json,
+        on_event=(lambda event: print_json(message_json(event))) if as_json else None,
+    )
     check_outcome(job, wants_picture=False)
 
 
@@ -363,10 +432,19 @@ def list_jobs(client: VoxprintClient, state: str | None, limit: int, as_json: bo
 
 @cli.command()
 @click.argument("job_id")
-@click.option("--format", "format_name", type=click.Choice(enum_labels(Format)), required=True,
-              help="png: the picture; raw: the LSB-first printer raster; preview: PNG of the raster.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Where to write ('-' = stdout). Default: JOB_ID.png, JOB_ID.bin or JOB_ID-preview.png.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(enum_labels(Format)),
+    required=True,
+    help="png: the picture; raw: the LSB-first printer raster; preview: PNG of the raster.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Where to write ('-' = stdout). Default: JOB_ID.png, JOB_ID.bin or JOB_ID-preview.png.",
+)
 @json_option
 @server_options
 def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | None, as_json: bool) -> None:
@@ -399,18 +477,40 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
 
 @cli.command(name="print")
 @click.argument("job_id")
-@click.option("--to", "destination", required=True, metavar="tcp://HOST[:PORT] | PATH",
-              help="A network printer's raw port (9100 by default), a device like /dev/usb/lp0, or a file.")
-@click.option("--band-rows", type=click.IntRange(1, 0xFFFF), default=escpos.DEFAULT_BAND_ROWS, show_default=True,
-              help="Rows per GS v 0 band; lower it if your printer drops lines.")
-@click.option("--feed", type=click.IntRange(0, 255), default=escpos.DEFAULT_FEED_LINES, show_default=True,
-              help="Blank lines fed after the picture.")
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    metavar="tcp://HOST[:PORT] | PATH",
+    help="A network printer's raw port (9100 by default), a device like /dev/usb/lp0, or a file.",
+)
+@click.option(
+    "--band-rows",
+    type=click.IntRange(1, 0xFFFF),
+    default=escpos.DEFAULT_BAND_ROWS,
+    show_default=True,
+    help="Rows per GS v 0 band; lower it if your printer drops lines.",
+)
+@click.option(
+    "--feed",
+    type=click.IntRange(0, 255),
+    default=escpos.DEFAULT_FEED_LINES,
+    show_default=True,
+    help="Blank lines fed after the picture.",
+)
 @click.option("--cut", is_flag=True, help="Cut the paper afterwards (printers with a cutter).")
-@click.option("--printer-timeout", type=click.FloatRange(min=0, min_open=True), default=printers.DEFAULT_TIMEOUT,
-              show_default=True, metavar="SECONDS", help="Give up on an unresponsive network printer.")
+@click.option(
+    "--printer-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=printers.DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on an unresponsive network printer.",
+)
 @server_options
-def print_job(client: VoxprintClient, job_id: str, destination: str, band_rows: int, feed: int, cut: bool,
-              printer_timeout: float) -> None:
+def print_job(
+    client: VoxprintClient, job_id: str, destination: str, band_rows: int, feed: int, cut: bool, printer_timeout: float
+) -> None:
     """Print JOB_ID's picture on an ESC/POS receipt printer.
 
     Fetches the raster and sends it as ESC/POS: ESC @, GS v 0 raster bands
@@ -435,11 +535,17 @@ def print_job(client: VoxprintClient, job_id: str, destination: str, band_rows: 
 @click.option("--preview", type=output_path, help="Also write a PNG of the dots as they will print.")
 @click.option("--width", type=int, default=384, show_default=True, help="Dots per row: 384 (58 mm) or 576 (80 mm).")
 @click.option("--dither", type=click.Choice(enum_labels(Dither)), default="floyd-steinberg", show_default=True)
-@click.option("--bit-order", type=click.Choice(["lsb", "msb"]), default="lsb", show_default=True,
-              help="lsb: cat printers and `fetch --format raw`; msb: ESC/POS and most other printers.")
+@click.option(
+    "--bit-order",
+    type=click.Choice(["lsb", "msb"]),
+    default="lsb",
+    show_default=True,
+    help="lsb: cat printers and `fetch --format raw`; msb: ESC/POS and most other printers.",
+)
 @json_option
-def rasterize(image: Path, output: Path, preview: Path | None, width: int, dither: str, bit_order: str,
-              as_json: bool) -> None:
+def rasterize(
+    image: Path, output: Path, preview: Path | None, width: int, dither: str, bit_order: str, as_json: bool
+) -> None:
     """Turn IMAGE into a 1-bit printer raster locally (no server needed).
 
     \b
@@ -454,13 +560,20 @@ def rasterize(image: Path, output: Path, preview: Path | None, width: int, dithe
     output.write_bytes(raster.data)
     if preview:
         preview.write_bytes(rasterizer.preview(raster))
-    summary = {"path": str(output), "width": raster.width, "height": raster.height,
-               "bytes_per_row": raster.bytes_per_row, "bit_order": raster.bit_order}
+    summary = {
+        "path": str(output),
+        "width": raster.width,
+        "height": raster.height,
+        "bytes_per_row": raster.bytes_per_row,
+        "bit_order": raster.bit_order,
+    }
     if as_json:
         print_json(summary)
     else:
-        cli_state().err.print(f"wrote {raster.width}×{raster.height} dots, {raster.bytes_per_row} bytes/row "
-                              f"({raster.bit_order}-first) → {output}")
+        cli_state().err.print(
+            f"wrote {raster.width}×{raster.height} dots, {raster.bytes_per_row} bytes/row "
+            f"({raster.bit_order}-first) → {output}"
+        )
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 """The synchronous voxprint client.
 
-    with VoxprintClient("127.0.0.1:50051") as client:
-        job = client.submit("kitchen.wav")
-        for event in client.watch(job.id):
-            print(event.job.state, event.job.transcript)
-        png = client.fetch(job.id, "png").data
+with VoxprintClient("127.0.0.1:50051") as client:
+    job = client.submit("kitchen.wav")
+    for event in client.watch(job.id):
+        print(event.job.state, event.job.transcript)
+    png = client.fetch(job.id, "png").data
 """
 
 from __future__ import annotations
@@ -86,9 +86,7 @@ class VoxprintClient:
         """
         session = WatchSession(job_id, timeout, self._resume_policy)
         while not session.finished:
-            stream = self._stub.Watch(
-                session.request, metadata=self._metadata, timeout=session.remaining()
-            )
+            stream = self._stub.Watch(session.request, metadata=self._metadata, timeout=session.remaining())
             failure: grpc.RpcError | None = None
             try:
                 for event in stream:
@@ -112,9 +110,7 @@ class VoxprintClient:
 
     def get(self, job_id: str) -> voxprint_pb2.Job:
         with translated_errors():
-            return self._stub.GetJob(
-                get_request(job_id), metadata=self._metadata, timeout=self.config.timeout
-            )
+            return self._stub.GetJob(get_request(job_id), metadata=self._metadata, timeout=self.config.timeout)
 
     def fetch(self, job_id: str, format: str | int) -> voxprint_pb2.FetchResponse:
         """A result: ``format`` is "png", "raw", "preview" or a ``Format`` value.
@@ -122,9 +118,7 @@ class VoxprintClient:
         Raises :class:`~clients.errors.NotReady` while the job is running or if its image failed.
         """
         with translated_errors():
-            return self._stub.Fetch(
-                fetch_request(job_id, format), metadata=self._metadata, timeout=self.config.timeout
-            )
+            return self._stub.Fetch(fetch_request(job_id, format), metadata=self._metadata, timeout=self.config.timeout)
 
     def list(
         self, page_size: int = 0, page_token: str = "", state: str | int | None = None

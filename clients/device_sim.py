@@ -45,8 +45,7 @@ from voxprint.v1 import voxprint_pb2
 
 Address = tuple[str, int]
 TERMINAL_STATES = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
-_FORMAT_FOR_WIDTH = {1: SampleFormat.U8, 2: SampleFormat.S16LE, 3: SampleFormat.S24LE,
-                     4: SampleFormat.S32LE}
+_FORMAT_FOR_WIDTH = {1: SampleFormat.U8, 2: SampleFormat.S16LE, 3: SampleFormat.S24LE, 4: SampleFormat.S32LE}
 
 
 @dataclass(frozen=True)
@@ -60,16 +59,14 @@ class Pcm:
 def read_wav(path: Path) -> Pcm:
     """The WAV's samples in its own format."""
     with wave.open(str(path), "rb") as wav:
-        fmt = AudioFormat(wav.getframerate(), wav.getnchannels(),
-                          _FORMAT_FOR_WIDTH[wav.getsampwidth()])
+        fmt = AudioFormat(wav.getframerate(), wav.getnchannels(), _FORMAT_FOR_WIDTH[wav.getsampwidth()])
         return Pcm(fmt, wav.readframes(wav.getnframes()))
 
 
 def converted(pcm: Pcm, *, rate: int | None = None, mono: bool = False) -> Pcm:
     """`pcm` resampled to `rate` and/or downmixed, as 16-bit; unchanged if nothing is asked."""
     native = pcm.format
-    target = AudioFormat(rate or native.sample_rate, 1 if mono else native.channels,
-                         SampleFormat.S16LE)
+    target = AudioFormat(rate or native.sample_rate, 1 if mono else native.channels, SampleFormat.S16LE)
     if not (rate or mono) or target == native:
         return pcm
     signal = _to_float(pcm.data, native).reshape(-1, native.channels)
@@ -79,8 +76,10 @@ def converted(pcm: Pcm, *, rate: int | None = None, mono: bool = False) -> Pcm:
         # Linear interpolation: plenty for speech headed to a speech recognizer.
         times = np.arange(int(len(signal) * target.sample_rate / native.sample_rate))
         positions = times * native.sample_rate / target.sample_rate
-        signal = np.stack([np.interp(positions, np.arange(len(signal)), signal[:, channel])
-                           for channel in range(signal.shape[1])], axis=1)
+        signal = np.stack(
+            [np.interp(positions, np.arange(len(signal)), signal[:, channel]) for channel in range(signal.shape[1])],
+            axis=1,
+        )
     samples = (np.clip(signal, -1.0, 32766 / 32767) * 32767).astype("<i2").tobytes()
     return Pcm(target, samples)
 
@@ -90,7 +89,7 @@ def _to_float(data: bytes, fmt: AudioFormat) -> np.ndarray:
     if fmt.sample_format is SampleFormat.U8:
         return (np.frombuffer(data, np.uint8).astype(np.float64) - 128) / 128
     padded = np.zeros((len(data) // width, 4), np.uint8)
-    padded[:, 4 - width:] = np.frombuffer(data, np.uint8).reshape(-1, width)
+    padded[:, 4 - width :] = np.frombuffer(data, np.uint8).reshape(-1, width)
     return padded.view("<i4")[:, 0].astype(np.float64) / 2**31
 
 
@@ -107,8 +106,9 @@ class LossyLink:
     # A held datagram with nothing behind it is let through after this long.
     HOLD_LIMIT = 0.02
 
-    def __init__(self, deliver: Callable[[bytes], None], *, loss: float = 0.0,
-                 reorder: bool = False, seed: int | str = 0) -> None:
+    def __init__(
+        self, deliver: Callable[[bytes], None], *, loss: float = 0.0, reorder: bool = False, seed: int | str = 0
+    ) -> None:
         self._deliver = deliver
         self._loss = loss
         self._reorder = reorder
@@ -175,8 +175,7 @@ class DeviceResult:
 
     @property
     def finished(self) -> bool:
-        return self.state in TERMINAL_STATES and (self.raster is not None
-                                                  or not self.raster_expected)
+        return self.state in TERMINAL_STATES and (self.raster is not None or not self.raster_expected)
 
 
 @dataclass
@@ -214,25 +213,34 @@ class _Socket(asyncio.DatagramProtocol):
 class SimulatedDevice:
     """One device: `run(pcm)` plays a recording and waits for what the gateway sends back."""
 
-    def __init__(self, gateway: Address, *, device_id: int | None = None,
-                 session_id: int | None = None, impairment: Impairment = Impairment(),
-                 datagram_bytes: int = 1024, speed: float = 1.0, retry_interval: float = 0.3,
-                 end_repeats: int = 3) -> None:
+    def __init__(
+        self,
+        gateway: Address,
+        *,
+        device_id: int | None = None,
+        session_id: int | None = None,
+        impairment: Impairment = Impairment(),
+        datagram_bytes: int = 1024,
+        speed: float = 1.0,
+        retry_interval: float = 0.3,
+        end_repeats: int = 3,
+    ) -> None:
         self.gateway = gateway
         self.device_id = device_id if device_id is not None else int.from_bytes(os.urandom(8), "big")
         # A fresh random session id per recording: the gateway's idempotency key includes it.
-        self.session_id = (session_id if session_id is not None
-                           else int.from_bytes(os.urandom(4), "big"))
+        self.session_id = session_id if session_id is not None else int.from_bytes(os.urandom(4), "big")
         self.impairment = impairment
         self.datagram_bytes = datagram_bytes
         self.speed = speed
         self.retry_interval = retry_interval
         self.end_repeats = end_repeats
         self.result = DeviceResult()
-        self.outbound = LossyLink(self._transmit, loss=impairment.loss,
-                                  reorder=impairment.reorder, seed=f"{impairment.seed}-out")
-        self.inbound = LossyLink(self._receive, loss=impairment.loss,
-                                 reorder=impairment.reorder, seed=f"{impairment.seed}-in")
+        self.outbound = LossyLink(
+            self._transmit, loss=impairment.loss, reorder=impairment.reorder, seed=f"{impairment.seed}-out"
+        )
+        self.inbound = LossyLink(
+            self._receive, loss=impairment.loss, reorder=impairment.reorder, seed=f"{impairment.seed}-in"
+        )
         self._transport: asyncio.DatagramTransport | None = None
         self._reception: _Reception | None = None
         self._progress = asyncio.Event()
@@ -241,7 +249,8 @@ class SimulatedDevice:
         """Send `pcm`, then collect the job's outcome (and raster) until done or `timeout`."""
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Socket(self.inbound.send), remote_addr=self.gateway)
+            lambda: _Socket(self.inbound.send), remote_addr=self.gateway
+        )
         try:
             await asyncio.wait_for(self._conversation(pcm), timeout)
         except asyncio.TimeoutError:
@@ -265,7 +274,7 @@ class SimulatedDevice:
     async def _play(self, pcm: Pcm) -> None:
         fmt = pcm.format
         step = max(fmt.frame_size, self.datagram_bytes - self.datagram_bytes % fmt.frame_size)
-        slices = [pcm.data[i:i + step] for i in range(0, len(pcm.data), step)] or [b""]
+        slices = [pcm.data[i : i + step] for i in range(0, len(pcm.data), step)] or [b""]
         interval = step / fmt.frame_size / fmt.sample_rate / self.speed
         for sequence, payload in enumerate(slices):
             flags = AudioFlag.NONE
@@ -273,8 +282,16 @@ class SimulatedDevice:
                 flags |= AudioFlag.START
             if sequence == len(slices) - 1:
                 flags |= AudioFlag.END
-            audio = Audio(self.device_id, self.session_id, sequence, fmt.sample_rate,
-                          fmt.channels, fmt.sample_format, payload, flags)
+            audio = Audio(
+                self.device_id,
+                self.session_id,
+                sequence,
+                fmt.sample_rate,
+                fmt.channels,
+                fmt.sample_format,
+                payload,
+                flags,
+            )
             # The END datagram is repeated: losing it would cost the silence timeout.
             for _ in range(self.end_repeats if AudioFlag.END in flags else 1):
                 self._send(audio)
@@ -286,8 +303,7 @@ class SimulatedDevice:
             self.result.resends += 1
             missing = reception.missing[: protocol.MAX_RESEND_INDICES]
             self._send(Resend(self.device_id, self.session_id, tuple(missing)))
-        elif (self.result.state in TERMINAL_STATES and self.result.raster_expected
-              and reception is None):
+        elif self.result.state in TERMINAL_STATES and self.result.raster_expected and reception is None:
             self.result.resends += 1
             self._send(Resend(self.device_id, self.session_id))
         else:
@@ -324,8 +340,9 @@ class SimulatedDevice:
             result.error = notice.text
         else:
             result.transcript = notice.text
-        result.raster_expected = (JobFlag.RASTER_FOLLOWS in notice.flags
-                                  and notice.state != voxprint_pb2.JOB_STATE_FAILED)
+        result.raster_expected = (
+            JobFlag.RASTER_FOLLOWS in notice.flags and notice.state != voxprint_pb2.JOB_STATE_FAILED
+        )
         self._progress.set()
 
     def _collect(self, chunk: RasterChunk) -> None:
@@ -340,18 +357,17 @@ class SimulatedDevice:
         self._progress.set()
 
 
-async def send_raw(pcm: Pcm, gateway: Address, *, datagram_bytes: int = 1024,
-                   speed: float = 1.0, impairment: Impairment = Impairment()) -> int:
+async def send_raw(
+    pcm: Pcm, gateway: Address, *, datagram_bytes: int = 1024, speed: float = 1.0, impairment: Impairment = Impairment()
+) -> int:
     """ESPHome-style: bare RAW_FORMAT PCM datagrams, paced in real time / `speed`.
     Returns how many were sent."""
     if pcm.format != RAW_FORMAT:
         raise ValueError(f"raw mode is {RAW_FORMAT}, not {pcm.format}")
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
-                                                       remote_addr=gateway)
-    link = LossyLink(transport.sendto, loss=impairment.loss, reorder=impairment.reorder,
-                     seed=impairment.seed)
-    slices = [pcm.data[i:i + datagram_bytes] for i in range(0, len(pcm.data), datagram_bytes)]
+    transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, remote_addr=gateway)
+    link = LossyLink(transport.sendto, loss=impairment.loss, reorder=impairment.reorder, seed=impairment.seed)
+    slices = [pcm.data[i : i + datagram_bytes] for i in range(0, len(pcm.data), datagram_bytes)]
     interval = datagram_bytes / RAW_FORMAT.frame_size / RAW_FORMAT.sample_rate / speed
     try:
         for payload in slices:
@@ -366,37 +382,58 @@ async def send_raw(pcm: Pcm, gateway: Address, *, datagram_bytes: int = 1024,
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--gateway", default="127.0.0.1:6384", show_default=True,
-              help="The gateway's UDP HOST:PORT.")
+@click.option("--gateway", default="127.0.0.1:6384", show_default=True, help="The gateway's UDP HOST:PORT.")
 @click.option("--rate", type=int, help="Resample to this rate before sending (default: the WAV's).")
 @click.option("--mono", is_flag=True, help="Downmix to one channel before sending.")
-@click.option("--raw", is_flag=True,
-              help="Headerless 16 kHz 16-bit mono PCM for the gateway's --raw-listen port.")
-@click.option("--device-id", type=lambda s: int(s, 16), help="64-bit device id in hex "
-                                                              "(default: random).")
-@click.option("--loss", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Drop this fraction of datagrams in each direction.")
+@click.option("--raw", is_flag=True, help="Headerless 16 kHz 16-bit mono PCM for the gateway's --raw-listen port.")
+@click.option("--device-id", type=lambda s: int(s, 16), help="64-bit device id in hex (default: random).")
+@click.option(
+    "--loss",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Drop this fraction of datagrams in each direction.",
+)
 @click.option("--reorder", is_flag=True, help="Also reorder datagrams in each direction.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --loss/--reorder.")
-@click.option("--speed", type=float, default=1.0, show_default=True,
-              help="Play faster than real time.")
-@click.option("--timeout", type=float, default=120.0, show_default=True,
-              help="Give up waiting for the printout after this many seconds.")
-@click.option("--preview", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the received raster as a PNG here.")
-@click.option("--raster-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the received raster bytes (LSB-first, as Fetch RAW) here.")
-def main(wav: Path, gateway: str, rate: int | None, mono: bool, raw: bool,
-         device_id: int | None, loss: float, reorder: bool, seed: int, speed: float,
-         timeout: float, preview: Path | None, raster_out: Path | None) -> None:
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Play faster than real time.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Give up waiting for the printout after this many seconds.",
+)
+@click.option(
+    "--preview", type=click.Path(dir_okay=False, path_type=Path), help="Write the received raster as a PNG here."
+)
+@click.option(
+    "--raster-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the received raster bytes (LSB-first, as Fetch RAW) here.",
+)
+def main(
+    wav: Path,
+    gateway: str,
+    rate: int | None,
+    mono: bool,
+    raw: bool,
+    device_id: int | None,
+    loss: float,
+    reorder: bool,
+    seed: int,
+    speed: float,
+    timeout: float,
+    preview: Path | None,
+    raster_out: Path | None,
+) -> None:
     """Play WAV to a voxprint gateway as a device would, and receive the printout."""
     address = parse_address(gateway)
     impairment = Impairment(loss, reorder, seed)
     if raw:
         pcm = converted(read_wav(wav), rate=RAW_FORMAT.sample_rate, mono=True)
         count = asyncio.run(send_raw(pcm, address, speed=speed, impairment=impairment))
-        click.echo(f"sent {count} raw datagrams; raw devices get no reply (see the gateway's "
-                   "--deliver)")
+        click.echo(f"sent {count} raw datagrams; raw devices get no reply (see the gateway's --deliver)")
         return
     device = SimulatedDevice(address, device_id=device_id, impairment=impairment, speed=speed)
     click.echo(f"device {device.device_id:016x} session {device.session_id:08x} → {gateway}")
@@ -408,8 +445,10 @@ def main(wav: Path, gateway: str, rate: int | None, mono: bool, raw: bool,
     if result.error:
         click.echo(f"error: {result.error}", err=True)
     if result.raster is not None:
-        click.echo(f"raster: {result.raster.width}x{result.raster.height} "
-                   f"({len(result.raster.data)} bytes, {result.resends} resend requests)")
+        click.echo(
+            f"raster: {result.raster.width}x{result.raster.height} "
+            f"({len(result.raster.data)} bytes, {result.resends} resend requests)"
+        )
         if preview:
             preview.write_bytes(rasterizer.preview(result.raster))
         if raster_out:

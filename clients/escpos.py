@@ -33,9 +33,7 @@ DEFAULT_BAND_ROWS = 24
 DEFAULT_FEED_LINES = 4
 
 #: BIT_REVERSAL[b] is b with its bit order reversed: LSB-first ↔ MSB-first.
-BIT_REVERSAL: np.ndarray = np.array(
-    [int(f"{value:08b}"[::-1], 2) for value in range(256)], dtype=np.uint8
-)
+BIT_REVERSAL: np.ndarray = np.array([int(f"{value:08b}"[::-1], 2) for value in range(256)], dtype=np.uint8)
 
 
 class RasterLike(Protocol):
@@ -80,9 +78,7 @@ def encode(
     if not 1 <= bytes_per_row <= 0xFFFF:
         raise ValueError(f"bytes_per_row must be 1..65535, not {bytes_per_row}")
     if len(raster.data) != bytes_per_row * height:
-        raise ValueError(
-            f"raster has {len(raster.data)} bytes, expected {bytes_per_row} x {height}"
-        )
+        raise ValueError(f"raster has {len(raster.data)} bytes, expected {bytes_per_row} x {height}")
     # Fetch RAW is always LSB-first; a rasterizer.Raster says which order it was packed in.
     bit_order = getattr(raster, "bit_order", "lsb")
     msb_first = raster.data if bit_order == "msb" else reverse_bits(raster.data)
@@ -153,8 +149,7 @@ def parse(stream: bytes) -> PrintedImage:
             band_bytes_per_row, band_rows = x_low + 256 * x_high, y_low + 256 * y_high
             if bytes_per_row is not None and band_bytes_per_row != bytes_per_row:
                 raise EscPosError(
-                    f"band at offset {start} is {band_bytes_per_row} bytes wide, "
-                    f"earlier bands {bytes_per_row}"
+                    f"band at offset {start} is {band_bytes_per_row} bytes wide, earlier bands {bytes_per_row}"
                 )
             bytes_per_row = band_bytes_per_row
             rows.append(take(bytes_per_row * band_rows, "GS v 0 image data"))

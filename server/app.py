@@ -33,8 +33,9 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 class VoxprintServer:
     """One server process's worth of voxprint. ``start`` and ``stop`` run on the event loop."""
 
-    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None,
-                 illustrator: Illustrator | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, transcriber: Transcriber | None = None, illustrator: Illustrator | None = None
+    ) -> None:
         if (settings.tls_cert is None) != (settings.tls_key is None):
             raise ValueError("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)")
         self.settings = settings
@@ -49,18 +50,29 @@ class VoxprintServer:
         self.store = JobStore(open_database(settings.resolved_database_url))
         media = MediaStore(settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
-        pipeline = Pipeline(self.store, media, self.transcriber, self.illustrator,
-                            on_change=lambda job: events.publish(job_to_proto(job)))
+        pipeline = Pipeline(
+            self.store,
+            media,
+            self.transcriber,
+            self.illustrator,
+            on_change=lambda job: events.publish(job_to_proto(job)),
+        )
         self.workers = WorkerPool(self.store, pipeline, settings.workers)
 
         resumed = self.store.release_all_claims()
         unfinished = await asyncio.to_thread(self.store.count_unfinished)
-        log.info("speech-to-text: %s; images: %s; rasterizer: %s",
-                 self.transcriber.name, self.illustrator.name, rasterizer.implementation)
+        log.info(
+            "speech-to-text: %s; images: %s; rasterizer: %s",
+            self.transcriber.name,
+            self.illustrator.name,
+            rasterizer.implementation,
+        )
         log.info("%d unfinished job(s) to resume (%d interrupted mid-stage)", unfinished, resumed)
 
-        options = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
         token = token_from_environment()
         interceptors = [BearerTokenInterceptor(token)] if token else []
         self.server = grpc.aio.server(options=options, interceptors=interceptors)
@@ -68,8 +80,7 @@ class VoxprintServer:
         voxprint_pb2_grpc.add_VoxprintServicer_to_server(self.service, self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME),
-                                            self.server)
+        reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), self.server)
         self.port = self._listen()
         if not self.port:
             raise OSError(f"cannot listen on {settings.listen}")
@@ -77,8 +88,12 @@ class VoxprintServer:
         self.workers.start()
         for name in ("", SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("voxprint listening on %s (%s%s)", settings.listen.rsplit(":", 1)[0] + f":{self.port}",
-                 "TLS" if settings.tls_cert else "plaintext", ", token required" if token else "")
+        log.info(
+            "voxprint listening on %s (%s%s)",
+            settings.listen.rsplit(":", 1)[0] + f":{self.port}",
+            "TLS" if settings.tls_cert else "plaintext",
+            ", token required" if token else "",
+        )
         return self.port
 
     def _listen(self) -> int:

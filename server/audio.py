@@ -80,8 +80,9 @@ def _inspect_by_decoding(recording: bytes) -> AudioInfo:
             content_type, extension = _CONTAINERS.get(container.format.name, ("application/octet-stream", "audio"))
             sample_rate, channels = stream.rate, stream.channels
     except av.FFmpegError as error:
-        raise InvalidAudio("the upload is not a readable recording (expected WAV, FLAC, OGG, "
-                           "MP3 or M4A; it may be truncated)") from error
+        raise InvalidAudio(
+            "the upload is not a readable recording (expected WAV, FLAC, OGG, MP3 or M4A; it may be truncated)"
+        ) from error
     if not sample_rate:
         raise InvalidAudio("the recording does not say its sample rate")
     return AudioInfo(content_type, extension, samples / sample_rate, sample_rate, channels)

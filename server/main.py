@@ -24,51 +24,122 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @_option("--listen", "VOXPRINT_LISTEN", "HOST:PORT to serve gRPC on.", default=defaults.listen)
-@_option("--data-dir", "VOXPRINT_DATA_DIR", "Database and media folder.",
-         default=str(defaults.data_dir), type=click.Path(file_okay=False, path_type=Path))
-@_option("--database", "VOXPRINT_DATABASE", "Database URL (peewee db_url); default: SQLite in the data dir.",
-         default=None)
-@_option("--tls-cert", "VOXPRINT_TLS_CERT", "PEM certificate chain; with --tls-key, serve TLS.",
-         default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@_option("--tls-key", "VOXPRINT_TLS_KEY", "PEM private key for --tls-cert.",
-         default=None, type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@_option("--workers", "VOXPRINT_WORKERS", "Jobs processed at once.", default=defaults.workers,
-         type=click.IntRange(1, 64))
-@_option("--max-upload-bytes", "VOXPRINT_MAX_UPLOAD_BYTES", "Largest accepted recording.",
-         default=defaults.max_upload_bytes, type=click.IntRange(1))
-@_option("--transcriber", "VOXPRINT_TRANSCRIBER",
-         "Speech-to-text backend; auto = AssemblyAI when ASSEMBLYAI_API_KEY is set, else offline Whisper.",
-         default=defaults.transcriber, type=click.Choice(["auto", "whisper", "assemblyai"]))
-@_option("--illustrator", "VOXPRINT_ILLUSTRATOR",
-         "Image backend; auto = Gemini when GOOGLE_API_KEY (or GEMINI_API_KEY) is set, else offline pictograms.",
-         default=defaults.illustrator, type=click.Choice(["auto", "pictogram", "gemini"]))
-@_option("--whisper-model", "VOXPRINT_WHISPER_MODEL",
-         "CTranslate2 Whisper model directory or name; default: the bundled tiny.en.", default=None)
-@_option("--assemblyai-base-url", "VOXPRINT_ASSEMBLYAI_BASE_URL", "AssemblyAI API base URL.",
-         default=defaults.assemblyai_base_url)
-@_option("--assemblyai-poll-interval", "VOXPRINT_ASSEMBLYAI_POLL_INTERVAL",
-         "Seconds between AssemblyAI transcript polls.", default=defaults.assemblyai_poll_interval,
-         type=click.FloatRange(min=0.05))
-@_option("--assemblyai-timeout", "VOXPRINT_ASSEMBLYAI_TIMEOUT",
-         "Give up on an AssemblyAI transcription after this many seconds.",
-         default=defaults.assemblyai_timeout, type=click.FloatRange(min=1))
-@_option("--gemini-base-url", "VOXPRINT_GEMINI_BASE_URL", "Gemini API base URL; default: Google's.",
-         default=None)
+@_option(
+    "--data-dir",
+    "VOXPRINT_DATA_DIR",
+    "Database and media folder.",
+    default=str(defaults.data_dir),
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@_option(
+    "--database", "VOXPRINT_DATABASE", "Database URL (peewee db_url); default: SQLite in the data dir.", default=None
+)
+@_option(
+    "--tls-cert",
+    "VOXPRINT_TLS_CERT",
+    "PEM certificate chain; with --tls-key, serve TLS.",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@_option(
+    "--tls-key",
+    "VOXPRINT_TLS_KEY",
+    "PEM private key for --tls-cert.",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@_option(
+    "--workers", "VOXPRINT_WORKERS", "Jobs processed at once.", default=defaults.workers, type=click.IntRange(1, 64)
+)
+@_option(
+    "--max-upload-bytes",
+    "VOXPRINT_MAX_UPLOAD_BYTES",
+    "Largest accepted recording.",
+    default=defaults.max_upload_bytes,
+    type=click.IntRange(1),
+)
+@_option(
+    "--transcriber",
+    "VOXPRINT_TRANSCRIBER",
+    "Speech-to-text backend; auto = AssemblyAI when ASSEMBLYAI_API_KEY is set, else offline Whisper.",
+    default=defaults.transcriber,
+    type=click.Choice(["auto", "whisper", "assemblyai"]),
+)
+@_option(
+    "--illustrator",
+    "VOXPRINT_ILLUSTRATOR",
+    "Image backend; auto = Gemini when GOOGLE_API_KEY (or GEMINI_API_KEY) is set, else offline pictograms.",
+    default=defaults.illustrator,
+    type=click.Choice(["auto", "pictogram", "gemini"]),
+)
+@_option(
+    "--whisper-model",
+    "VOXPRINT_WHISPER_MODEL",
+    "CTranslate2 Whisper model directory or name; default: the bundled tiny.en.",
+    default=None,
+)
+@_option(
+    "--assemblyai-base-url",
+    "VOXPRINT_ASSEMBLYAI_BASE_URL",
+    "AssemblyAI API base URL.",
+    default=defaults.assemblyai_base_url,
+)
+@_option(
+    "--assemblyai-poll-interval",
+    "VOXPRINT_ASSEMBLYAI_POLL_INTERVAL",
+    "Seconds between AssemblyAI transcript polls.",
+    default=defaults.assemblyai_poll_interval,
+    type=click.FloatRange(min=0.05),
+)
+@_option(
+    "--assemblyai-timeout",
+    "VOXPRINT_ASSEMBLYAI_TIMEOUT",
+    "Give up on an AssemblyAI transcription after this many seconds.",
+    default=defaults.assemblyai_timeout,
+    type=click.FloatRange(min=1),
+)
+@_option("--gemini-base-url", "VOXPRINT_GEMINI_BASE_URL", "Gemini API base URL; default: Google's.", default=None)
 @_option("--gemini-model", "VOXPRINT_GEMINI_MODEL", "Gemini image model.", default=defaults.gemini_model)
-@_option("--gemini-aspect-ratio", "VOXPRINT_GEMINI_ASPECT_RATIO",
-         "Aspect ratio asked of Gemini (portrait suits a receipt).", default=defaults.gemini_aspect_ratio)
-@_option("--gemini-timeout", "VOXPRINT_GEMINI_TIMEOUT", "Seconds allowed for one Gemini request.",
-         default=defaults.gemini_timeout, type=click.FloatRange(min=1))
-@_option("--cloud-retry-attempts", "VOXPRINT_CLOUD_RETRY_ATTEMPTS",
-         "Tries in all for transient cloud failures (connection errors, 408, 429, 5xx); 1 = no retry.",
-         default=defaults.cloud_retry_attempts, type=click.IntRange(1, 20))
-@_option("--cloud-retry-initial-delay", "VOXPRINT_CLOUD_RETRY_INITIAL_DELAY",
-         "First wait before a retry, doubled each time (with jitter).",
-         default=defaults.cloud_retry_initial_delay, type=click.FloatRange(min=0))
-@_option("--image-prompt", "VOXPRINT_IMAGE_PROMPT",
-         "Prompt template for cloud images, with one {transcript} field.", default=None)
-@_option("--log-level", "VOXPRINT_LOG_LEVEL", "Logging level.", default="INFO",
-         type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@_option(
+    "--gemini-aspect-ratio",
+    "VOXPRINT_GEMINI_ASPECT_RATIO",
+    "Aspect ratio asked of Gemini (portrait suits a receipt).",
+    default=defaults.gemini_aspect_ratio,
+)
+@_option(
+    "--gemini-timeout",
+    "VOXPRINT_GEMINI_TIMEOUT",
+    "Seconds allowed for one Gemini request.",
+    default=defaults.gemini_timeout,
+    type=click.FloatRange(min=1),
+)
+@_option(
+    "--cloud-retry-attempts",
+    "VOXPRINT_CLOUD_RETRY_ATTEMPTS",
+    "Tries in all for transient cloud failures (connection errors, 408, 429, 5xx); 1 = no retry.",
+    default=defaults.cloud_retry_attempts,
+    type=click.IntRange(1, 20),
+)
+@_option(
+    "--cloud-retry-initial-delay",
+    "VOXPRINT_CLOUD_RETRY_INITIAL_DELAY",
+    "First wait before a retry, doubled each time (with jitter).",
+    default=defaults.cloud_retry_initial_delay,
+    type=click.FloatRange(min=0),
+)
+@_option(
+    "--image-prompt",
+    "VOXPRINT_IMAGE_PROMPT",
+    "Prompt template for cloud images, with one {transcript} field.",
+    default=None,
+)
+@_option(
+    "--log-level",
+    "VOXPRINT_LOG_LEVEL",
+    "Logging level.",
+    default="INFO",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 def main(log_level: str, **options) -> None:
     """Serve voxprint: spoken recordings in, pictures and thermal-printer rasters out.
 

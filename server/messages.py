@@ -56,19 +56,25 @@ def job_to_proto(job: Job) -> pb.Job:
         audio_duration_seconds=job.audio_duration,
         options=pb.PrintOptions(width=job.width, dither=DITHERS[job.dither]),
         backends=pb.Backends(transcriber=job.transcriber, illustrator=job.illustrator),
-        timings=[pb.StageTiming(stage=STAGES[Stage(stage)], duration=_duration(seconds))
-                 for stage, seconds in job.stage_timings.items()],
+        timings=[
+            pb.StageTiming(stage=STAGES[Stage(stage)], duration=_duration(seconds))
+            for stage, seconds in job.stage_timings.items()
+        ],
         created_at=_timestamp(job.created_at),
         updated_at=_timestamp(job.updated_at),
         version=job.version,
     )
     if job.image_path:
-        message.image.CopyFrom(pb.ImageInfo(width=job.image_width, height=job.image_height,
-                                            size_bytes=job.image_size))
+        message.image.CopyFrom(pb.ImageInfo(width=job.image_width, height=job.image_height, size_bytes=job.image_size))
     if job.raster_width:
-        message.raster.CopyFrom(pb.RasterInfo(
-            width=job.raster_width, height=job.raster_height, bytes_per_row=job.raster_bytes_per_row,
-            size_bytes=job.raster_bytes_per_row * job.raster_height))
+        message.raster.CopyFrom(
+            pb.RasterInfo(
+                width=job.raster_width,
+                height=job.raster_height,
+                bytes_per_row=job.raster_bytes_per_row,
+                size_bytes=job.raster_bytes_per_row * job.raster_height,
+            )
+        )
     return message
 
 

@@ -50,8 +50,9 @@ class Pipeline:
                 transcript, seconds = self._timed(Stage.TRANSCRIBE, job, self._transcribe)
             except StageFailed as failure:
                 return self._fail(job, State.FAILED, Stage.TRANSCRIBE, failure)
-            job = self._advance(job, State.TRANSCRIBED, transcript=transcript,
-                                timings=_with_timing(job, Stage.TRANSCRIBE, seconds))
+            job = self._advance(
+                job, State.TRANSCRIBED, transcript=transcript, timings=_with_timing(job, Stage.TRANSCRIBE, seconds)
+            )
 
         fresh_png: bytes | None = None
         if job.image_path is None:
@@ -60,10 +61,15 @@ class Pipeline:
                 (picture, image_path), seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
             except StageFailed as failure:
                 return self._fail(job, State.COMPLETED, Stage.ILLUSTRATE, failure)
-            job = self._advance(job, State.RASTERIZING, image_path=image_path,
-                                image_width=picture.width, image_height=picture.height,
-                                image_size=len(picture.png),
-                                timings=_with_timing(job, Stage.ILLUSTRATE, seconds))
+            job = self._advance(
+                job,
+                State.RASTERIZING,
+                image_path=image_path,
+                image_width=picture.width,
+                image_height=picture.height,
+                image_size=len(picture.png),
+                timings=_with_timing(job, Stage.ILLUSTRATE, seconds),
+            )
             fresh_png = picture.png
         elif job.state_enum != State.RASTERIZING:
             job = self._advance(job, State.RASTERIZING)
@@ -72,9 +78,15 @@ class Pipeline:
             raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_png))
         except StageFailed as failure:
             return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
-        return self._advance(job, State.COMPLETED, raster=raster.data, raster_width=raster.width,
-                             raster_height=raster.height, raster_bytes_per_row=raster.bytes_per_row,
-                             timings=_with_timing(job, Stage.RASTERIZE, seconds))
+        return self._advance(
+            job,
+            State.COMPLETED,
+            raster=raster.data,
+            raster_width=raster.width,
+            raster_height=raster.height,
+            raster_bytes_per_row=raster.bytes_per_row,
+            timings=_with_timing(job, Stage.RASTERIZE, seconds),
+        )
 
     def _transcribe(self, job: Job) -> str:
         try:

@@ -74,8 +74,14 @@ def _streaming(handler: Callable[..., AsyncIterator[T]]) -> Callable[..., AsyncI
 
 
 class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
-    def __init__(self, settings: Settings, store: JobStore, media: MediaStore, events: JobEvents,
-                 on_submitted: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        media: MediaStore,
+        events: JobEvents,
+        on_submitted: Callable[[], None],
+    ) -> None:
         self.settings = settings
         self.store = store
         self.media = media
@@ -93,13 +99,13 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
     # -- Submit ---------------------------------------------------------------------------------
 
     @_unary
-    async def Submit(self, request_iterator: AsyncIterator[pb.SubmitRequest],
-                     context: grpc.aio.ServicerContext) -> pb.Job:
+    async def Submit(
+        self, request_iterator: AsyncIterator[pb.SubmitRequest], context: grpc.aio.ServicerContext
+    ) -> pb.Job:
         requests = aiter(request_iterator)
         first = await anext(requests, None)
         if first is None or first.WhichOneof("payload") != "metadata":
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               "the first Submit message must carry metadata")
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "the first Submit message must carry metadata")
         metadata = first.metadata
         width, dither = self._print_options(metadata.options)
         request_id = _checked_request_id(metadata.request_id)
@@ -122,27 +128,36 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
         recording = bytearray()
         async for request in requests:
             if request.WhichOneof("payload") != "audio_chunk":
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                                   "only the first Submit message may carry metadata")
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "only the first Submit message may carry metadata")
             if len(recording) + len(request.audio_chunk) > limit:
-                raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                   f"the recording is larger than the server's limit of {limit} bytes")
+                raise RequestError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"the recording is larger than the server's limit of {limit} bytes",
+                )
             recording += request.audio_chunk
         if not recording:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "the upload is empty: no audio was sent")
         return bytes(recording)
 
-    def _create_job(self, recording: bytes, metadata: pb.SubmitMetadata, request_id: str | None,
-                    width: int, dither: str) -> Job:
+    def _create_job(
+        self, recording: bytes, metadata: pb.SubmitMetadata, request_id: str | None, width: int, dither: str
+    ) -> Job:
         try:
             info = audio.inspect(recording)
         except audio.InvalidAudio as error:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from error
         job_id = uuid.uuid4()
         audio_path = self.media.save_audio(job_id, recording, info.extension)
-        new = NewJob(request_id=request_id, filename=Path(metadata.filename).name[:255],
-                     content_type=info.content_type, audio_path=audio_path, audio_size=len(recording),
-                     audio_duration=info.duration, width=width, dither=dither)
+        new = NewJob(
+            request_id=request_id,
+            filename=Path(metadata.filename).name[:255],
+            content_type=info.content_type,
+            audio_path=audio_path,
+            audio_size=len(recording),
+            audio_duration=info.duration,
+            width=width,
+            dither=dither,
+        )
         try:
             return self.store.create(new, job_id)
         except DuplicateRequest:
@@ -186,24 +201,38 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
     async def Fetch(self, request: pb.FetchRequest, context: grpc.aio.ServicerContext) -> pb.FetchResponse:
         job_id = _checked_job_id(request.job_id)
         if request.format not in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW):
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                               "format is required: FORMAT_PNG, FORMAT_RAW or FORMAT_PREVIEW")
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT, "format is required: FORMAT_PNG, FORMAT_RAW or FORMAT_PREVIEW"
+            )
         return await self._blocking(self._fetch, job_id, request.format)
 
     def _fetch(self, job_id: uuid.UUID, format: int) -> pb.FetchResponse:
         job = self._existing_job_sync(job_id)
         _require_result(job, needs_raster=format != pb.FORMAT_PNG)
         if format == pb.FORMAT_PNG:
-            return pb.FetchResponse(data=self.media.read(job.image_path), content_type="image/png",
-                                    width=job.image_width, height=job.image_height)
-        raster = rasterizer.Raster(data=bytes(job.raster), width=job.raster_width,
-                                   height=job.raster_height, bytes_per_row=job.raster_bytes_per_row)
+            return pb.FetchResponse(
+                data=self.media.read(job.image_path),
+                content_type="image/png",
+                width=job.image_width,
+                height=job.image_height,
+            )
+        raster = rasterizer.Raster(
+            data=bytes(job.raster),
+            width=job.raster_width,
+            height=job.raster_height,
+            bytes_per_row=job.raster_bytes_per_row,
+        )
         if format == pb.FORMAT_RAW:
-            return pb.FetchResponse(data=raster.data, content_type="application/octet-stream",
-                                    width=raster.width, height=raster.height,
-                                    bytes_per_row=raster.bytes_per_row)
-        return pb.FetchResponse(data=rasterizer.preview(raster), content_type="image/png",
-                                width=raster.width, height=raster.height)
+            return pb.FetchResponse(
+                data=raster.data,
+                content_type="application/octet-stream",
+                width=raster.width,
+                height=raster.height,
+                bytes_per_row=raster.bytes_per_row,
+            )
+        return pb.FetchResponse(
+            data=rasterizer.preview(raster), content_type="image/png", width=raster.width, height=raster.height
+        )
 
     # -- GetJob / ListJobs ----------------------------------------------------------------------
 
@@ -246,27 +275,33 @@ def _require_result(job: Job, *, needs_raster: bool) -> None:
         raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f"job failed, there is no image: {job.error}")
     missing = job.image_path is None or (needs_raster and job.raster is None)
     if missing and state is State.COMPLETED:
-        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                           f"job completed without {'a raster' if job.image_path else 'an image'}: {job.error}")
+        raise RequestError(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"job completed without {'a raster' if job.image_path else 'an image'}: {job.error}",
+        )
     if missing:
-        raise RequestError(grpc.StatusCode.FAILED_PRECONDITION,
-                           f"not ready yet: the job is {state.value}; Watch it or try again later")
+        raise RequestError(
+            grpc.StatusCode.FAILED_PRECONDITION, f"not ready yet: the job is {state.value}; Watch it or try again later"
+        )
 
 
 def _checked_job_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"job_id must be a UUID as returned by Submit, not {raw[:64]!r}") from None
+        raise RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"job_id must be a UUID as returned by Submit, not {raw[:64]!r}"
+        ) from None
 
 
 def _checked_request_id(raw: str) -> str | None:
     if not raw:
         return None
     if len(raw) > MAX_REQUEST_ID_LENGTH or not raw.isascii() or not raw.isprintable():
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT,
-                           f"request_id must be at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters")
+        raise RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request_id must be at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters",
+        )
     return raw
 
 

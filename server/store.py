@@ -216,8 +216,9 @@ class JobStore:
     def by_request_id(self, request_id: str) -> Job | None:
         return Job.get_or_none(Job.request_id == request_id)
 
-    def page(self, *, limit: int, before: tuple[dt.datetime, uuid.UUID] | None = None,
-             state: State | None = None) -> list[Job]:
+    def page(
+        self, *, limit: int, before: tuple[dt.datetime, uuid.UUID] | None = None, state: State | None = None
+    ) -> list[Job]:
         """Jobs newest first; ``before`` is the (created_at, id) of the last job of the previous page."""
         query = Job.select(*[f for f in Job._meta.sorted_fields if f is not Job.raster])
         if state is not None:
@@ -246,14 +247,16 @@ class JobStore:
     def claim_next(self, owner: str) -> Job | None:
         """Take the oldest unfinished, unclaimed job for ``owner``; None when there is none."""
         while True:
-            candidate = (Job.select(Job.id)
-                         .where(Job.state.not_in(TERMINAL_STATES), Job.claimed_by.is_null())
-                         .order_by(Job.created_at).first())
+            candidate = (
+                Job.select(Job.id)
+                .where(Job.state.not_in(TERMINAL_STATES), Job.claimed_by.is_null())
+                .order_by(Job.created_at)
+                .first()
+            )
             if candidate is None:
                 return None
             with self._writing():
-                taken = (Job.update(claimed_by=owner)
-                         .where(Job.id == candidate.id, Job.claimed_by.is_null()).execute())
+                taken = Job.update(claimed_by=owner).where(Job.id == candidate.id, Job.claimed_by.is_null()).execute()
             if taken:
                 return Job.get_by_id(candidate.id)
             # Another worker won the race for this one; look again.
@@ -265,8 +268,11 @@ class JobStore:
     def release_all_claims(self) -> int:
         """Forget every claim left by a previous process; returns how many jobs that frees."""
         with self._writing():
-            return (Job.update(claimed_by=None)
-                    .where(Job.claimed_by.is_null(False), Job.state.not_in(TERMINAL_STATES)).execute())
+            return (
+                Job.update(claimed_by=None)
+                .where(Job.claimed_by.is_null(False), Job.state.not_in(TERMINAL_STATES))
+                .execute()
+            )
 
     def count_unfinished(self) -> int:
         return Job.select().where(Job.state.not_in(TERMINAL_STATES)).count()

@@ -24,8 +24,9 @@ class WorkerPool:
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._threads = [threading.Thread(target=self._work, name=f"voxprint-worker-{n}", daemon=True)
-                         for n in range(size)]
+        self._threads = [
+            threading.Thread(target=self._work, name=f"voxprint-worker-{n}", daemon=True) for n in range(size)
+        ]
         # Distinguishes this process's claims from a crashed predecessor's.
         self._owner = uuid.uuid4().hex
 

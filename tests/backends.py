@@ -31,8 +31,9 @@ class ScriptedTranscriber:
 
     name = "scripted-stt"
 
-    def __init__(self, text: str = "a cat and a dog", *, fail: str | None = None,
-                 gate: threading.Event | None = None) -> None:
+    def __init__(
+        self, text: str = "a cat and a dog", *, fail: str | None = None, gate: threading.Event | None = None
+    ) -> None:
         self.text, self.fail, self.gate = text, fail, gate
         self.calls: list[Path] = []
 

@@ -40,7 +40,8 @@ async def serve(arguments: argparse.Namespace) -> None:
     server = VoxprintServer(
         offline_settings(arguments.data_dir),
         transcriber=LoggedTranscriber(arguments.count_file, hang=arguments.hang == "transcribe"),
-        illustrator=HangingIllustrator() if arguments.hang == "illustrate" else PictogramIllustrator())
+        illustrator=HangingIllustrator() if arguments.hang == "illustrate" else PictogramIllustrator(),
+    )
     print(await server.start(), flush=True)
     await server.wait()
 

@@ -15,15 +15,18 @@ from server.illustrators import Illustrator
 from server.transcribers import Transcriber
 from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
 
-CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
 
 
 class RunningServer:
     """Starts a VoxprintServer on its own event-loop thread; ``stop`` shuts it down cleanly."""
 
-    def __init__(self, settings: Settings, *, transcriber: Transcriber | None = None,
-                 illustrator: Illustrator | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, transcriber: Transcriber | None = None, illustrator: Illustrator | None = None
+    ) -> None:
         self.settings = settings
         self.stopped = False
         self._loop = asyncio.new_event_loop()
@@ -56,16 +59,26 @@ def offline_settings(data_dir: Path, **overrides) -> Settings:
     return replace(base, **overrides)
 
 
-def submit_requests(data: bytes, *, filename: str = "recording.wav", request_id: str = "",
-                    chunk_size: int = 64 * 1024, width: int = 0, dither: int = 0):
+def submit_requests(
+    data: bytes,
+    *,
+    filename: str = "recording.wav",
+    request_id: str = "",
+    chunk_size: int = 64 * 1024,
+    width: int = 0,
+    dither: int = 0,
+):
     """The request stream of a Submit: metadata first, then the audio in chunks."""
     options = voxprint_pb2.PrintOptions(width=width, dither=dither)
-    yield voxprint_pb2.SubmitRequest(metadata=voxprint_pb2.SubmitMetadata(
-        filename=filename, request_id=request_id, options=options))
+    yield voxprint_pb2.SubmitRequest(
+        metadata=voxprint_pb2.SubmitMetadata(filename=filename, request_id=request_id, options=options)
+    )
     for start in range(0, len(data), chunk_size):
-        yield voxprint_pb2.SubmitRequest(audio_chunk=data[start:start + chunk_size])
+        yield voxprint_pb2.SubmitRequest(audio_chunk=data[start : start + chunk_size])
 
 
-def watch_events(stub: voxprint_pb2_grpc.VoxprintStub, job_id: str, timeout: float = 120) -> list[voxprint_pb2.JobEvent]:
+def watch_events(
+    stub: voxprint_pb2_grpc.VoxprintStub, job_id: str, timeout: float = 120
+) -> list[voxprint_pb2.JobEvent]:
     """Every event of a Watch stream, until the server ends it."""
     return list(stub.Watch(voxprint_pb2.WatchRequest(job_id=job_id), timeout=timeout))

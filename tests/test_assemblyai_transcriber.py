@@ -154,8 +154,7 @@ def test_a_transcript_in_error_fails_with_the_services_reason_and_is_not_retried
     message = failure(make_transcriber(), recording)
 
     assert message == (
-        "AssemblyAI could not transcribe the recording: "
-        "Transcoding failed. File does not appear to contain audio."
+        "AssemblyAI could not transcribe the recording: Transcoding failed. File does not appear to contain audio."
     )
     assert len(assemblyai_fake.requests("POST", TRANSCRIPT_PATH)) == 1
 
@@ -217,9 +216,7 @@ def test_auto_picks_assemblyai_when_its_key_is_set_and_uses_the_configured_servi
     assemblyai_fake: FakeAssemblyAI, recording: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSEMBLYAI_API_KEY", assemblyai_fake.api_key)
-    settings = Settings(
-        transcriber="auto", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01
-    )
+    settings = Settings(transcriber="auto", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01)
 
     transcriber = create_transcriber(settings)
 

@@ -14,12 +14,15 @@ def test_wav_of_any_rate_width_and_channel_count_is_accepted(rate, channels, sam
     assert info.duration == pytest.approx(0.5, abs=0.01)
 
 
-@pytest.mark.parametrize("container, codec, content_type", [
-    ("flac", "flac", "audio/flac"),
-    ("ogg", "libopus", "audio/ogg"),
-    ("mp3", "mp3", "audio/mpeg"),
-    ("ipod", "aac", "audio/mp4"),
-])
+@pytest.mark.parametrize(
+    "container, codec, content_type",
+    [
+        ("flac", "flac", "audio/flac"),
+        ("ogg", "libopus", "audio/ogg"),
+        ("mp3", "mp3", "audio/mpeg"),
+        ("ipod", "aac", "audio/mp4"),
+    ],
+)
 def test_common_compressed_formats_are_accepted(container, codec, content_type):
     rate = 48_000 if codec == "libopus" else 16_000
     info = inspect(encoded_bytes(container, codec, 1.0, rate))
@@ -27,8 +30,11 @@ def test_common_compressed_formats_are_accepted(container, codec, content_type):
     assert info.duration == pytest.approx(1.0, abs=0.1)
 
 
-@pytest.mark.parametrize("data", [b"hello, this is a text file\n" * 50, bytes(4096), b"\x89PNG\r\n\x1a\n" + bytes(200)],
-                         ids=["text", "zeros", "png"])
+@pytest.mark.parametrize(
+    "data",
+    [b"hello, this is a text file\n" * 50, bytes(4096), b"\x89PNG\r\n\x1a\n" + bytes(200)],
+    ids=["text", "zeros", "png"],
+)
 def test_bytes_that_are_not_audio_are_rejected_with_a_reason(data):
     with pytest.raises(InvalidAudio, match="not a readable recording|no audio track"):
         inspect(data)

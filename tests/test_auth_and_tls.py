@@ -58,16 +58,36 @@ def certificate(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
 def test_server_with_a_certificate_speaks_tls(server_factory, certificate):
     cert, key = certificate
-    server = server_factory(tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(),
-                            illustrator=ScriptedIllustrator())
+    server = server_factory(
+        tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
+    )
     credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
     with grpc.secure_channel(server.target, credentials) as channel:
         stub = voxprint_pb2_grpc.VoxprintStub(channel)
@@ -80,5 +100,8 @@ def test_certificate_without_its_key_is_refused_before_serving(tmp_path, certifi
 
     cert, _ = certificate
     with pytest.raises(ValueError, match="both a certificate"):
-        VoxprintServer(offline_settings(tmp_path, tls_cert=cert), transcriber=ScriptedTranscriber(),
-                       illustrator=ScriptedIllustrator())
+        VoxprintServer(
+            offline_settings(tmp_path, tls_cert=cert),
+            transcriber=ScriptedTranscriber(),
+            illustrator=ScriptedIllustrator(),
+        )

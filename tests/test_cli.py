@@ -66,14 +66,17 @@ def fetch_raw(server, job_id: str) -> voxprint_pb2.FetchResponse:
 def test_submit_follows_the_job_live_and_writes_every_result(server, speech_wav, tmp_path):
     png, raw, preview = tmp_path / "pic.png", tmp_path / "pic.bin", tmp_path / "dots.png"
 
-    result = voxprint("submit", speech_wav, "--png", png, "--raw", raw, "--preview", preview,
-                      "--server", server.target)
+    result = voxprint("submit", speech_wav, "--png", png, "--raw", raw, "--preview", preview, "--server", server.target)
 
     assert result.exit_code == 0, result.output
     shown = result.stderr
     assert shown.index("transcribed") < shown.index("penguins") < shown.index("completed")
-    stage_lines = [line for line in shown.splitlines() if line.strip().split(" s  ")[-1] in
-                   ("transcribing", "transcribed", "generating-image", "rasterizing", "completed")]
+    stage_lines = [
+        line
+        for line in shown.splitlines()
+        if line.strip().split(" s  ")[-1]
+        in ("transcribing", "transcribed", "generating-image", "rasterizing", "completed")
+    ]
     assert [float(line.split()[0]) for line in stage_lines] == sorted(float(line.split()[0]) for line in stage_lines)
     job_id = shown.split("job ")[1].split()[0]
     assert Image.open(png).format == "PNG"
@@ -83,8 +86,9 @@ def test_submit_follows_the_job_live_and_writes_every_result(server, speech_wav,
 
 @pytest.mark.slow
 def test_submit_json_prints_the_finished_job(server, speech_wav):
-    result = voxprint("submit", speech_wav, "--json", "--width", "576", "--dither", "atkinson",
-                      "--server", server.target)
+    result = voxprint(
+        "submit", speech_wav, "--json", "--width", "576", "--dither", "atkinson", "--server", server.target
+    )
     assert result.exit_code == 0, result.output
     job = json.loads(result.stdout)
     assert job["state"] == "JOB_STATE_COMPLETED"
@@ -130,8 +134,9 @@ def test_a_failed_transcription_exits_1_with_the_reason(server_factory, tmp_path
 
 @pytest.mark.slow
 def test_a_job_without_picture_fails_only_when_a_picture_was_asked_for(server_factory, tmp_path):
-    server = server_factory(transcriber=ScriptedTranscriber("a cat"),
-                            illustrator=ScriptedIllustrator(fail="out of ink"))
+    server = server_factory(
+        transcriber=ScriptedTranscriber("a cat"), illustrator=ScriptedIllustrator(fail="out of ink")
+    )
     wav = tmp_path / "cat.wav"
     wav.write_bytes(wav_bytes(0.5))
 
@@ -198,8 +203,10 @@ def test_get_of_an_unknown_job_exits_4_with_one_line(server):
 
 @pytest.mark.slow
 def test_list_json_has_the_jobs_newest_first(server, speech_wav):
-    ids = [json.loads(voxprint("submit", speech_wav, "--no-wait", "--json", "--server", server.target).stdout)["id"]
-           for _ in range(3)]
+    ids = [
+        json.loads(voxprint("submit", speech_wav, "--no-wait", "--json", "--server", server.target).stdout)["id"]
+        for _ in range(3)
+    ]
     result = voxprint("list", "--json", "--limit", "2", "--server", server.target)
     assert result.exit_code == 0, result.output
     assert [job["id"] for job in json.loads(result.stdout)] == ids[::-1][:2]
@@ -207,11 +214,15 @@ def test_list_json_has_the_jobs_newest_first(server, speech_wav):
 
 @pytest.mark.slow
 def test_fetch_writes_exactly_what_the_server_returns(server, completed_job, tmp_path):
-    for format_name, proto_format in (("png", voxprint_pb2.FORMAT_PNG), ("raw", voxprint_pb2.FORMAT_RAW),
-                                      ("preview", voxprint_pb2.FORMAT_PREVIEW)):
+    for format_name, proto_format in (
+        ("png", voxprint_pb2.FORMAT_PNG),
+        ("raw", voxprint_pb2.FORMAT_RAW),
+        ("preview", voxprint_pb2.FORMAT_PREVIEW),
+    ):
         output = tmp_path / format_name
-        result = voxprint("fetch", completed_job.id, "--format", format_name, "-o", output, "--json",
-                          "--server", server.target)
+        result = voxprint(
+            "fetch", completed_job.id, "--format", format_name, "-o", output, "--json", "--server", server.target
+        )
         assert result.exit_code == 0, result.output
         expected = server.stub.Fetch(voxprint_pb2.FetchRequest(job_id=completed_job.id, format=proto_format))
         assert output.read_bytes() == expected.data, format_name
@@ -282,8 +293,9 @@ def test_no_token_for_a_guarded_server_exits_3(guarded_server):
 @pytest.mark.slow
 def test_tls_ca_connects_over_tls(server_factory, tmp_path):
     cert, key = self_signed_certificate(tmp_path)
-    server = server_factory(tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(),
-                            illustrator=ScriptedIllustrator())
+    server = server_factory(
+        tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
+    )
     assert voxprint("--tls-ca", cert, "--server", server.target, "list").exit_code == 0
     assert voxprint("list", "--server", server.target, "--timeout", "3").exit_code == EXIT_SERVER
 
@@ -304,8 +316,9 @@ def test_print_sends_escpos_that_rebuilds_the_raster(server, completed_job, tcp_
 
 @pytest.mark.slow
 def test_print_to_a_file_keeps_the_escpos_bytes(server, completed_job, tmp_path):
-    result = voxprint("print", completed_job.id, "--to", tmp_path / "job.escpos", "--band-rows", "8",
-                      "--server", server.target)
+    result = voxprint(
+        "print", completed_job.id, "--to", tmp_path / "job.escpos", "--band-rows", "8", "--server", server.target
+    )
     assert result.exit_code == 0, result.output
     raw = fetch_raw(server, completed_job.id)
     assert (tmp_path / "job.escpos").read_bytes() == escpos.encode(raw, band_rows=8)
@@ -326,14 +339,27 @@ def test_print_to_a_dead_printer_exits_6(server_factory, tmp_path):
 # --- rasterize (no server) -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("width", "dither", "bit_order"), [("384", "floyd-steinberg", "lsb"),
-                                                            ("576", "atkinson", "msb"),
-                                                            ("384", "bayer", "lsb")])
+@pytest.mark.parametrize(
+    ("width", "dither", "bit_order"),
+    [("384", "floyd-steinberg", "lsb"), ("576", "atkinson", "msb"), ("384", "bayer", "lsb")],
+)
 def test_rasterize_equals_the_rasterizer(tmp_path, width, dither, bit_order):
     image = tmp_path / "drawing.png"
     image.write_bytes(sample_png())
-    result = voxprint("rasterize", image, "-o", tmp_path / "out.bin", "--preview", tmp_path / "p.png",
-                      "--width", width, "--dither", dither, "--bit-order", bit_order)
+    result = voxprint(
+        "rasterize",
+        image,
+        "-o",
+        tmp_path / "out.bin",
+        "--preview",
+        tmp_path / "p.png",
+        "--width",
+        width,
+        "--dither",
+        dither,
+        "--bit-order",
+        bit_order,
+    )
     assert result.exit_code == 0, result.output
     expected = rasterizer.rasterize(sample_png(), width=int(width), dither=dither, bit_order=bit_order)
     assert (tmp_path / "out.bin").read_bytes() == expected.data
@@ -344,8 +370,13 @@ def test_rasterize_json_describes_the_raster(tmp_path):
     image = tmp_path / "drawing.png"
     image.write_bytes(sample_png(640, 480))
     result = voxprint("rasterize", image, "-o", tmp_path / "out.bin", "--json")
-    assert json.loads(result.stdout) == {"path": str(tmp_path / "out.bin"), "width": 384, "height": 288,
-                                         "bytes_per_row": 48, "bit_order": "lsb"}
+    assert json.loads(result.stdout) == {
+        "path": str(tmp_path / "out.bin"),
+        "width": 384,
+        "height": 288,
+        "bytes_per_row": 48,
+        "bit_order": "lsb",
+    }
 
 
 @pytest.mark.parametrize("arguments", [["--width", "100"], []])

@@ -196,9 +196,7 @@ def test_fetch_rejects_an_unknown_format_locally(client, fake_voxprint):
         (grpc.StatusCode.DATA_LOSS, VoxprintError),
     ],
 )
-def test_server_errors_become_typed_exceptions_keeping_code_and_message(
-    client, fake_voxprint, code, error_class
-):
+def test_server_errors_become_typed_exceptions_keeping_code_and_message(client, fake_voxprint, code, error_class):
     fake_voxprint.servicer.fetch_error = (code, "job is TRANSCRIBING")
     with pytest.raises(error_class) as raised:
         client.fetch(JOB_ID, "png")
@@ -340,7 +338,8 @@ def test_a_wrong_token_is_unauthenticated(guarded_server):
 @pytest.mark.slow
 def test_tls_with_the_servers_root_certificate(server_factory, tmp_path):
     cert, key = self_signed_certificate(tmp_path)
-    server = server_factory(tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(),
-                            illustrator=ScriptedIllustrator())
+    server = server_factory(
+        tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
+    )
     with VoxprintClient(ChannelConfig(target=server.target, root_certificates=cert.read_bytes())) as client:
         assert list(client.iter_jobs()) == []

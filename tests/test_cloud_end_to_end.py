@@ -97,9 +97,7 @@ def test_a_spoken_recording_becomes_a_picture_through_both_cloud_services(
     assert_no_key_in(events, keys_never_logged)
 
 
-def test_the_cloud_picture_is_fetched_as_png_raster_and_preview(
-    cloud_server: RunningServer, speech_wav: Path
-) -> None:
+def test_the_cloud_picture_is_fetched_as_png_raster_and_preview(cloud_server: RunningServer, speech_wav: Path) -> None:
     job_id = run_job(cloud_server, speech_wav)[-1].job.id
 
     png, raw, preview = (

@@ -21,8 +21,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 class ServerProcess:
     def __init__(self, data_dir: Path, count_file: Path, hang: str | None) -> None:
-        command = [sys.executable, "-m", "tests.crash_server", "--data-dir", str(data_dir),
-                   "--count-file", str(count_file)] + (["--hang", hang] if hang else [])
+        command = [
+            sys.executable,
+            "-m",
+            "tests.crash_server",
+            "--data-dir",
+            str(data_dir),
+            "--count-file",
+            str(count_file),
+        ] + (["--hang", hang] if hang else [])
         self.process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
         port = self.process.stdout.readline().strip()
         assert port, "the server process did not start"

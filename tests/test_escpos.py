@@ -31,7 +31,9 @@ def drawing_png(width: int = 300, height: int = 130) -> bytes:
 rasters = st.builds(
     lambda bytes_per_row, height, data: rasterizer.Raster(
         data.ljust(bytes_per_row * height, b"\0")[: bytes_per_row * height],
-        bytes_per_row * 8, height, bytes_per_row,
+        bytes_per_row * 8,
+        height,
+        bytes_per_row,
     ),
     st.integers(1, 80),
     st.integers(1, 100),
@@ -43,7 +45,9 @@ rasters = st.builds(
 def test_parsing_the_encoding_gives_back_the_raster(raster, band_rows):
     printed = escpos.parse(escpos.encode(raster, band_rows=band_rows))
     assert (printed.data, printed.bytes_per_row, printed.height) == (
-        raster.data, raster.bytes_per_row, raster.height,
+        raster.data,
+        raster.bytes_per_row,
+        raster.height,
     )
 
 

@@ -26,8 +26,16 @@ FRAMES = 8  # per datagram
 LIMITS = Limits(silence_timeout=1.0, reorder_grace=0.2, max_seconds=1.0)
 
 
-def part(sequence: int, device: int = 1, session: int = 1, *, last: int | None = None,
-         fmt: SampleFormat = SampleFormat.S16LE, rate: int = 16_000, frames: int = FRAMES) -> Audio:
+def part(
+    sequence: int,
+    device: int = 1,
+    session: int = 1,
+    *,
+    last: int | None = None,
+    fmt: SampleFormat = SampleFormat.S16LE,
+    rate: int = 16_000,
+    frames: int = FRAMES,
+) -> Audio:
     """Datagram `sequence` of a recording whose samples all equal sequence + 1 (never silence)."""
     flags = AudioFlag.NONE
     if sequence == 0:
@@ -40,7 +48,7 @@ def part(sequence: int, device: int = 1, session: int = 1, *, last: int | None =
 
 def samples(recording: Recording) -> list[int]:
     pcm = recording.pcm
-    return [int.from_bytes(pcm[i:i + 2], "little") for i in range(0, len(pcm), 2 * FRAMES)]
+    return [int.from_bytes(pcm[i : i + 2], "little") for i in range(0, len(pcm), 2 * FRAMES)]
 
 
 @pytest.fixture
@@ -79,7 +87,8 @@ def test_duplicates_are_dropped_and_counted(assembler: Assembler, counters: Coun
 
 
 def test_holes_are_filled_with_silence_of_the_missing_length_and_counted(
-        assembler: Assembler, counters: Counters) -> None:
+    assembler: Assembler, counters: Counters
+) -> None:
     feed(assembler, [part(0), part(3), part(5, last=5)])
     [recording] = assembler.collect(now=LIMITS.reorder_grace)
     assert samples(recording) == [1, 0, 0, 4, 0, 6]
@@ -90,7 +99,7 @@ def test_holes_are_filled_with_silence_of_the_missing_length_and_counted(
 def test_unsigned_8_bit_holes_are_filled_with_its_silence_value(assembler: Assembler) -> None:
     feed(assembler, [part(0, fmt=SampleFormat.U8), part(2, last=2, fmt=SampleFormat.U8)])
     [recording] = assembler.collect(now=LIMITS.reorder_grace)
-    assert recording.pcm[FRAMES:2 * FRAMES] == b"\x80" * FRAMES
+    assert recording.pcm[FRAMES : 2 * FRAMES] == b"\x80" * FRAMES
 
 
 def test_end_flag_with_holes_waits_the_reorder_grace_for_stragglers(assembler: Assembler) -> None:
@@ -118,8 +127,20 @@ def test_each_datagram_restarts_the_silence_timeout(assembler: Assembler) -> Non
 def test_two_devices_with_the_same_session_id_never_mix(assembler: Assembler) -> None:
     for i in range(3):
         assembler.add(part(i, device=1, last=2), ADDRESS, 0.0)
-        assembler.add(Audio(2, 1, i, 16_000, 1, SampleFormat.S16LE, b"\x63\x00" * FRAMES,
-                            AudioFlag.END if i == 2 else AudioFlag.NONE), OTHER_ADDRESS, 0.0)
+        assembler.add(
+            Audio(
+                2,
+                1,
+                i,
+                16_000,
+                1,
+                SampleFormat.S16LE,
+                b"\x63\x00" * FRAMES,
+                AudioFlag.END if i == 2 else AudioFlag.NONE,
+            ),
+            OTHER_ADDRESS,
+            0.0,
+        )
     recordings = {r.key.device: r for r in assembler.collect(now=0.0)}
     assert samples(recordings[SessionKey.framed(1, 1).device]) == [1, 2, 3]
     assert samples(recordings[SessionKey.framed(2, 1).device]) == [0x63, 0x63, 0x63]
@@ -133,8 +154,7 @@ def test_two_sessions_of_one_device_are_separate_recordings(assembler: Assembler
     assert assembler.open_sessions == 1
 
 
-def test_overlong_recording_is_dropped_whole_and_counted(
-        assembler: Assembler, counters: Counters) -> None:
+def test_overlong_recording_is_dropped_whole_and_counted(assembler: Assembler, counters: Counters) -> None:
     datagrams_per_second = 16_000 // FRAMES
     verdicts = feed(assembler, [part(i) for i in range(datagrams_per_second + 5)])
     assert Verdict.OVERLONG in verdicts
@@ -143,8 +163,7 @@ def test_overlong_recording_is_dropped_whole_and_counted(
     assert counters["recordings.assembled"] == 0
 
 
-def test_a_sequence_number_far_beyond_the_cap_drops_the_recording(
-        assembler: Assembler, counters: Counters) -> None:
+def test_a_sequence_number_far_beyond_the_cap_drops_the_recording(assembler: Assembler, counters: Counters) -> None:
     verdicts = feed(assembler, [part(0), part(10_000_000, last=10_000_000)])
     assert verdicts == [Verdict.ACCEPTED, Verdict.OVERLONG]
     assert assembler.collect(now=LIMITS.silence_timeout) == []
@@ -152,7 +171,8 @@ def test_a_sequence_number_far_beyond_the_cap_drops_the_recording(
 
 
 def test_datagrams_arriving_after_the_recording_ended_are_dropped_as_late(
-        assembler: Assembler, counters: Counters) -> None:
+    assembler: Assembler, counters: Counters
+) -> None:
     feed(assembler, [part(0), part(1, last=1)])
     assert len(assembler.collect(now=0.0)) == 1
     assert feed(assembler, [part(1, last=1)], now=0.1) == [Verdict.LATE]
@@ -161,7 +181,8 @@ def test_datagrams_arriving_after_the_recording_ended_are_dropped_as_late(
 
 
 def test_a_session_changing_its_format_midway_has_those_datagrams_dropped(
-        assembler: Assembler, counters: Counters) -> None:
+    assembler: Assembler, counters: Counters
+) -> None:
     verdicts = feed(assembler, [part(0), part(1, rate=8_000), part(2, last=2)])
     assert verdicts[1] is Verdict.FORMAT_CHANGED
     assert counters["datagrams.dropped.format_changed"] == 1
@@ -202,9 +223,10 @@ def test_raw_sender_starts_a_new_recording_after_the_last_one_ended(assembler: A
 
 
 def test_overlong_raw_recording_is_ignored_until_the_sender_goes_quiet(
-        assembler: Assembler, counters: Counters) -> None:
+    assembler: Assembler, counters: Counters
+) -> None:
     second_of_audio = b"\x01\x00" * 16_000
-    chunks = [second_of_audio[i:i + 1024] for i in range(0, len(second_of_audio), 1024)]
+    chunks = [second_of_audio[i : i + 1024] for i in range(0, len(second_of_audio), 1024)]
     for chunk in chunks + chunks[:3]:
         assembler.add_raw(chunk, ADDRESS, 0.0)
     assert assembler.collect(now=1.0) == []

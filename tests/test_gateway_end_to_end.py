@@ -82,8 +82,7 @@ async def test_counters_are_logged_periodically(caplog: pytest.LogCaptureFixture
     caplog.set_level(logging.INFO, logger="voxprint.gateway")
     async with running_gateway("127.0.0.1:1", counters_interval=0.05) as gateway:
         send_datagrams([b"junk"], gateway)
-        await until(lambda: any("datagrams.dropped.bad_magic=1" in r.message
-                                for r in caplog.records))
+        await until(lambda: any("datagrams.dropped.bad_magic=1" in r.message for r in caplog.records))
 
 
 async def test_query_for_an_unknown_session_is_counted_and_unanswered() -> None:
@@ -94,6 +93,7 @@ async def test_query_for_an_unknown_session_is_counted_and_unanswered() -> None:
 
 async def test_a_datagram_the_gateway_fails_on_is_counted_and_the_next_one_served(monkeypatch) -> None:
     async with running_gateway("127.0.0.1:1") as gateway:
+
         def broken(*args: object) -> None:
             raise RuntimeError("a bug")
 
@@ -105,8 +105,7 @@ async def test_a_datagram_the_gateway_fails_on_is_counted_and_the_next_one_serve
         await until(lambda: gateway.counters["queries.unknown_session"] == 1)
 
 
-async def test_device_learns_its_recording_arrived_while_the_server_is_unreachable(
-        tmp_path: Path) -> None:
+async def test_device_learns_its_recording_arrived_while_the_server_is_unreachable(tmp_path: Path) -> None:
     tone = tmp_path / "tone.wav"
     tone.write_bytes(wav_bytes(0.3))
     async with running_gateway(f"127.0.0.1:{unused_port()}") as gateway:
@@ -159,7 +158,8 @@ async def get_job(target: str, job_id: uuid.UUID) -> voxprint_pb2.Job:
 
 @pytest.mark.slow
 async def test_lossy_reordering_link_both_ways_still_gives_the_right_job_and_exact_raster(
-        server_factory, speech_wav: Path) -> None:
+    server_factory, speech_wav: Path
+) -> None:
     server = server_factory()
     async with running_gateway(server.target) as gateway:
         device = SimulatedDevice(gateway.address, impairment=LOSSY, speed=PLAYBACK_SPEED)
@@ -172,7 +172,10 @@ async def test_lossy_reordering_link_both_ways_still_gives_the_right_job_and_exa
         fetched = await fetch_raw(server.target, result.job_id)
         assert result.raster.data == fetched.data
         assert (result.raster.width, result.raster.height, result.raster.bytes_per_row) == (
-            fetched.width, fetched.height, fetched.bytes_per_row)
+            fetched.width,
+            fetched.height,
+            fetched.bytes_per_row,
+        )
         # The impairment really happened, both ways, and was repaired.
         assert device.outbound.dropped > 0 and device.inbound.dropped > 0
         assert device.outbound.reordered > 0 and device.inbound.reordered > 0
@@ -183,7 +186,8 @@ async def test_lossy_reordering_link_both_ways_still_gives_the_right_job_and_exa
 
 @pytest.mark.slow
 async def test_a_device_may_announce_any_pcm_format_it_records_in(
-        server_factory, speech_wav: Path, tmp_path: Path) -> None:
+    server_factory, speech_wav: Path, tmp_path: Path
+) -> None:
     server = server_factory()
     recording = read_wav(stereo_24_bit_copy(speech_wav, tmp_path / "s24-stereo.wav"))
     assert recording.format == AudioFormat(16_000, 2, SampleFormat.S24LE)
@@ -194,18 +198,18 @@ async def test_a_device_may_announce_any_pcm_format_it_records_in(
 
 
 @pytest.mark.slow
-async def test_two_devices_at_once_do_not_mix(server_factory, speech_wav: Path,
-                                              second_speech_wav: Path) -> None:  # noqa: F811
+async def test_two_devices_at_once_do_not_mix(server_factory, speech_wav: Path, second_speech_wav: Path) -> None:  # noqa: F811
     server = server_factory()
     async with running_gateway(server.target) as gateway:
         # The same session id on purpose: only the device id tells the recordings apart.
-        penguins = SimulatedDevice(gateway.address, device_id=0xA, session_id=1,
-                                   impairment=LOSSY, speed=PLAYBACK_SPEED)
-        fruit = SimulatedDevice(gateway.address, device_id=0xB, session_id=1,
-                                impairment=Impairment(0.1, True, seed=8), speed=PLAYBACK_SPEED)
+        penguins = SimulatedDevice(gateway.address, device_id=0xA, session_id=1, impairment=LOSSY, speed=PLAYBACK_SPEED)
+        fruit = SimulatedDevice(
+            gateway.address, device_id=0xB, session_id=1, impairment=Impairment(0.1, True, seed=8), speed=PLAYBACK_SPEED
+        )
         first, second = await asyncio.gather(
             penguins.run(read_wav(speech_wav), timeout=DEVICE_TIMEOUT),
-            fruit.run(read_wav(second_speech_wav), timeout=DEVICE_TIMEOUT))
+            fruit.run(read_wav(second_speech_wav), timeout=DEVICE_TIMEOUT),
+        )
 
         assert first.job_id != second.job_id
         assert "penguin" in first.transcript.lower() and "penguin" not in second.transcript.lower()
@@ -233,8 +237,7 @@ async def test_garbage_amid_a_recording_is_ignored(server_factory, speech_wav: P
 
 
 @pytest.mark.slow
-async def test_raw_pcm_from_esphome_style_firmware_becomes_a_job(
-        server_factory, speech_wav: Path) -> None:
+async def test_raw_pcm_from_esphome_style_firmware_becomes_a_job(server_factory, speech_wav: Path) -> None:
     server = server_factory()
     async with running_gateway(server.target, raw_listen=("127.0.0.1", 0)) as gateway:
         pcm = converted(read_wav(speech_wav), rate=16_000, mono=True)
@@ -249,7 +252,8 @@ async def test_raw_pcm_from_esphome_style_firmware_becomes_a_job(
 
 @pytest.mark.slow
 async def test_a_recording_made_while_the_server_is_down_is_submitted_once_it_is_up(
-        server_factory, speech_wav: Path) -> None:
+    server_factory, speech_wav: Path
+) -> None:
     port = unused_port()
     async with running_gateway(f"127.0.0.1:{port}") as gateway:
         device = SimulatedDevice(gateway.address, speed=PLAYBACK_SPEED)
@@ -264,13 +268,13 @@ async def test_a_recording_made_while_the_server_is_down_is_submitted_once_it_is
 
 @pytest.mark.slow
 async def test_a_recording_replayed_to_a_restarted_gateway_maps_to_the_same_job(
-        server_factory, speech_wav: Path) -> None:
+    server_factory, speech_wav: Path
+) -> None:
     server = server_factory()
     results = []
     for _ in range(2):  # a fresh gateway each time: nothing remembered but the request id
         async with running_gateway(server.target) as gateway:
-            device = SimulatedDevice(gateway.address, device_id=0xC, session_id=0x5EED,
-                                     speed=PLAYBACK_SPEED)
+            device = SimulatedDevice(gateway.address, device_id=0xC, session_id=0x5EED, speed=PLAYBACK_SPEED)
             results.append(await device.run(read_wav(speech_wav), timeout=DEVICE_TIMEOUT))
 
     assert results[0].job_id is not None and results[0].job_id == results[1].job_id
@@ -279,7 +283,8 @@ async def test_a_recording_replayed_to_a_restarted_gateway_maps_to_the_same_job(
 
 @pytest.mark.slow
 async def test_printouts_reach_a_printer_and_a_spool_directory_too(
-        server_factory, speech_wav: Path, tmp_path: Path) -> None:
+    server_factory, speech_wav: Path, tmp_path: Path
+) -> None:
     server = server_factory()
     received = asyncio.Queue()
 
@@ -291,8 +296,7 @@ async def test_printouts_reach_a_printer_and_a_spool_directory_too(
     port = sink.sockets[0].getsockname()[1]
     spool = tmp_path / "spool"
     spool.mkdir()
-    async with sink, running_gateway(server.target, deliver=(
-            "udp", f"tcp://127.0.0.1:{port}", str(spool))) as gateway:
+    async with sink, running_gateway(server.target, deliver=("udp", f"tcp://127.0.0.1:{port}", str(spool))) as gateway:
         device = SimulatedDevice(gateway.address, speed=PLAYBACK_SPEED)
         result = await device.run(read_wav(speech_wav), timeout=DEVICE_TIMEOUT)
         printed = escpos.parse(await asyncio.wait_for(received.get(), 10.0))

@@ -41,19 +41,32 @@ u16 = st.integers(0, 2**16 - 1)
 
 def audio(**overrides: object) -> Audio:
     fields: dict[str, object] = {
-        "device_id": DEVICE, "session_id": SESSION, "sequence": 7, "sample_rate": 16_000,
-        "channels": 1, "sample_format": SampleFormat.S16LE, "payload": b"\x01\x02" * 4,
+        "device_id": DEVICE,
+        "session_id": SESSION,
+        "sequence": 7,
+        "sample_rate": 16_000,
+        "channels": 1,
+        "sample_format": SampleFormat.S16LE,
+        "payload": b"\x01\x02" * 4,
         "flags": AudioFlag.START,
     }
     fields.update(overrides)
     return Audio(**fields)  # type: ignore[arg-type]
 
 
-@given(device=ids, session=u32, sequence=u32, rate=st.integers(protocol.MIN_SAMPLE_RATE,
-       protocol.MAX_SAMPLE_RATE), channels=st.integers(1, 2), fmt=st.sampled_from(SampleFormat),
-       frames=st.integers(0, 100), flags=st.sampled_from([0, 1, 2, 3]))
-def test_audio_round_trips(device: int, session: int, sequence: int, rate: int, channels: int,
-                           fmt: SampleFormat, frames: int, flags: int) -> None:
+@given(
+    device=ids,
+    session=u32,
+    sequence=u32,
+    rate=st.integers(protocol.MIN_SAMPLE_RATE, protocol.MAX_SAMPLE_RATE),
+    channels=st.integers(1, 2),
+    fmt=st.sampled_from(SampleFormat),
+    frames=st.integers(0, 100),
+    flags=st.sampled_from([0, 1, 2, 3]),
+)
+def test_audio_round_trips(
+    device: int, session: int, sequence: int, rate: int, channels: int, fmt: SampleFormat, frames: int, flags: int
+) -> None:
     payload = b"\x07" * (frames * channels * fmt.width)
     message = Audio(device, session, sequence, rate, channels, fmt, payload, AudioFlag(flags))
     assert protocol.decode(protocol.encode(message)) == message
@@ -73,10 +86,19 @@ def test_job_notice_text_is_cut_to_fit_one_datagram_on_a_character_boundary() ->
     assert isinstance(decoded, JobNotice) and decoded.text and set(decoded.text) == {"ü"}
 
 
-@given(width=u16, height=u16, bpr=u16, size=u16, index=u32, count=u32, crc=u32,
-       payload=st.binary(max_size=protocol.MAX_RASTER_PAYLOAD))
-def test_raster_chunk_round_trips(width: int, height: int, bpr: int, size: int, index: int,
-                                  count: int, crc: int, payload: bytes) -> None:
+@given(
+    width=u16,
+    height=u16,
+    bpr=u16,
+    size=u16,
+    index=u32,
+    count=u32,
+    crc=u32,
+    payload=st.binary(max_size=protocol.MAX_RASTER_PAYLOAD),
+)
+def test_raster_chunk_round_trips(
+    width: int, height: int, bpr: int, size: int, index: int, count: int, crc: int, payload: bytes
+) -> None:
     message = RasterChunk(DEVICE, SESSION, JOB, width, height, bpr, size, index, count, crc, payload)
     assert protocol.decode(protocol.encode(message)) == message
 
@@ -112,8 +134,7 @@ def test_worked_examples_in_the_protocol_doc_are_exact() -> None:
     assert documented_examples() == [
         protocol.encode(audio(payload=bytes.fromhex("0000ff7f0080"))),
         protocol.encode(JobNotice(DEVICE, SESSION, JOB, 6, "two penguins", JobFlag.RASTER_FOLLOWS)),
-        protocol.encode(RasterChunk(DEVICE, SESSION, JOB, 384, 512, 48, 1024, 3, 24, 0x89ABCDEF,
-                                    bytes(4))),
+        protocol.encode(RasterChunk(DEVICE, SESSION, JOB, 384, 512, 48, 1024, 3, 24, 0x89ABCDEF, bytes(4))),
         protocol.encode(Resend(DEVICE, SESSION, (3, 17))),
     ]
 
@@ -167,16 +188,26 @@ def test_oversized_datagram_is_refused() -> None:
     assert reason(protocol.encode(audio()) + bytes(protocol.MAX_DATAGRAM_SIZE)) is DropReason.OVERSIZED
 
 
-@pytest.mark.parametrize("bad", [
-    {"sample_format": 9}, {"sample_rate": 100}, {"sample_rate": 1_000_000}, {"channels": 0},
-    {"channels": 9},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sample_format": 9},
+        {"sample_rate": 100},
+        {"sample_rate": 1_000_000},
+        {"channels": 0},
+        {"channels": 9},
+    ],
+)
 def test_impossible_audio_formats_are_refused(bad: dict[str, int]) -> None:
     fields = {"sequence": 0, "sample_rate": 16_000, "channels": 1, "sample_format": 1}
     fields.update(bad)
-    datagram = (struct.pack(">4sBBBBQI", b"VXPR", 1, 1, 0, 0, DEVICE, SESSION)
-                + struct.pack(">IIBBH", fields["sequence"], fields["sample_rate"],
-                              fields["channels"], fields["sample_format"], 2) + b"\0\0")
+    datagram = (
+        struct.pack(">4sBBBBQI", b"VXPR", 1, 1, 0, 0, DEVICE, SESSION)
+        + struct.pack(
+            ">IIBBH", fields["sequence"], fields["sample_rate"], fields["channels"], fields["sample_format"], 2
+        )
+        + b"\0\0"
+    )
     assert reason(datagram) is DropReason.BAD_FORMAT
 
 
@@ -187,8 +218,7 @@ def test_payload_that_is_not_whole_frames_is_refused() -> None:
 
 
 def test_resend_naming_too_many_chunks_is_refused() -> None:
-    datagram = (protocol.encode(Resend(DEVICE, SESSION))[:-2]
-                + struct.pack(">H", protocol.MAX_RESEND_INDICES + 1))
+    datagram = protocol.encode(Resend(DEVICE, SESSION))[:-2] + struct.pack(">H", protocol.MAX_RESEND_INDICES + 1)
     assert reason(datagram) is DropReason.BAD_FORMAT
 
 
@@ -233,8 +263,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def udp(sent: list[tuple[bytes, tuple[str, int]]], clock: FakeClock) -> UdpDelivery:
-    return UdpDelivery(lambda data, address: sent.append((data, address)), Counters(), clock,
-                       chunk_size=100, chunk_interval=0.0, retention=10.0)
+    return UdpDelivery(
+        lambda data, address: sent.append((data, address)),
+        Counters(),
+        clock,
+        chunk_size=100,
+        chunk_interval=0.0,
+        retention=10.0,
+    )
 
 
 RASTER = bytes(range(256)) * 3  # 768 bytes: 8 chunks of 100, the last of 68
@@ -248,20 +284,17 @@ def chunks(sent: list[tuple[bytes, tuple[str, int]]]) -> list[RasterChunk]:
     return decoded  # type: ignore[return-value]
 
 
-async def test_raster_goes_to_the_device_in_numbered_chunks_that_rebuild_it(
-        udp: UdpDelivery, sent: list) -> None:
+async def test_raster_goes_to_the_device_in_numbered_chunks_that_rebuild_it(udp: UdpDelivery, sent: list) -> None:
     await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
     received = chunks(sent)
     assert [c.chunk_index for c in received] == list(range(8))
-    assert {(c.chunk_count, c.width, c.height, c.bytes_per_row, c.job_id) for c in received} == {
-        (8, 128, 48, 16, JOB)}
+    assert {(c.chunk_count, c.width, c.height, c.bytes_per_row, c.job_id) for c in received} == {(8, 128, 48, 16, JOB)}
     rebuilt = b"".join(c.payload for c in received)
     assert rebuilt == RASTER and received[0].crc32 == protocol.raster_crc32(rebuilt)
     assert {address for _, address in sent} == {DEVICE_ADDRESS}
 
 
-async def test_resend_sends_exactly_the_named_chunks_to_where_the_device_is_now(
-        udp: UdpDelivery, sent: list) -> None:
+async def test_resend_sends_exactly_the_named_chunks_to_where_the_device_is_now(udp: UdpDelivery, sent: list) -> None:
     await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
     sent.clear()
     udp.resend(Resend(DEVICE, SESSION, (2, 7, 99)), ("127.0.0.1", 40001))
@@ -288,7 +321,8 @@ async def test_after_ack_the_raster_is_forgotten(udp: UdpDelivery, sent: list) -
 
 
 async def test_unacknowledged_raster_is_kept_for_the_retention_time_only(
-        udp: UdpDelivery, sent: list, clock: FakeClock) -> None:
+    udp: UdpDelivery, sent: list, clock: FakeClock
+) -> None:
     await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
     sent.clear()
     clock.now = 9.0

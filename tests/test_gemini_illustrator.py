@@ -81,9 +81,7 @@ def test_asks_the_configured_model_for_an_image_only_in_the_configured_aspect_ra
     assert image.size == IMAGE_SIZES["9:16"]
 
 
-def test_sends_the_key_in_the_x_goog_api_key_header(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
-) -> None:
+def test_sends_the_key_in_the_x_goog_api_key_header(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
     make_illustrator().illustrate(TRANSCRIPT)
 
     (request,) = gemini_fake.requests()
@@ -100,9 +98,7 @@ def test_sends_the_printable_prompt_with_the_transcript_as_its_subject(
     assert request.json()["contents"] == [{"parts": [{"text": prompt}], "role": "user"}]
 
 
-def test_a_jpeg_is_accepted_and_handed_on_as_png(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
-) -> None:
+def test_a_jpeg_is_accepted_and_handed_on_as_png(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
     SCENARIOS["jpeg"](gemini_fake)
 
     image = decoded(make_illustrator().illustrate(TRANSCRIPT))
@@ -137,9 +133,7 @@ def test_a_wrong_key_fails_at_once_with_a_clear_message(
     assert len(gemini_fake.requests()) == 1
 
 
-def test_forbidden_is_not_retried(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
-) -> None:
+def test_forbidden_is_not_retried(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
     SCENARIOS["forbidden"](gemini_fake)
 
     message = failure(make_illustrator())
@@ -148,9 +142,7 @@ def test_forbidden_is_not_retried(
     assert len(gemini_fake.requests()) == 1
 
 
-def test_rate_limiting_is_retried_until_it_succeeds(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
-) -> None:
+def test_rate_limiting_is_retried_until_it_succeeds(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
     SCENARIOS["rate-limited-then-success"](gemini_fake)  # two 429s
 
     assert decoded(make_illustrator().illustrate(TRANSCRIPT)).format == "PNG"
@@ -227,15 +219,12 @@ def test_malformed_base64_is_reported_as_a_malformed_reply(
     message = failure(make_illustrator())
 
     assert message.startswith(
-        "Gemini's reply is malformed (candidates.0.content.parts.0.inlineData.data: "
-        "Data should be valid base64"
+        "Gemini's reply is malformed (candidates.0.content.parts.0.inlineData.data: Data should be valid base64"
     )
     assert gemini_fake.api_key not in message
 
 
-def test_bytes_that_are_not_an_image_are_refused(
-    make_illustrator: MakeIllustrator, gemini_fake: FakeGemini
-) -> None:
+def test_bytes_that_are_not_an_image_are_refused(make_illustrator: MakeIllustrator, gemini_fake: FakeGemini) -> None:
     SCENARIOS["not-an-image"](gemini_fake)
 
     message = failure(make_illustrator())
@@ -271,9 +260,7 @@ def test_a_configured_prompt_template_replaces_the_default(
     gemini_fake: FakeGemini, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GOOGLE_API_KEY", gemini_fake.api_key)
-    settings = Settings(
-        illustrator="gemini", gemini_base_url=gemini_fake.url, image_prompt="Woodcut of {transcript}."
-    )
+    settings = Settings(illustrator="gemini", gemini_base_url=gemini_fake.url, image_prompt="Woodcut of {transcript}.")
 
     create_illustrator(settings).illustrate(TRANSCRIPT)
 

@@ -93,8 +93,15 @@ def test_a_named_thing_draws_its_emoji() -> None:
 
 @pytest.mark.parametrize(
     ("plural", "singular"),
-    [("penguins", "penguin"), ("puppies", "puppy"), ("boxes", "box"), ("wolves", "wolf"),
-     ("knives", "knife"), ("mice", "mouse"), ("children", "child")],
+    [
+        ("penguins", "penguin"),
+        ("puppies", "puppy"),
+        ("boxes", "box"),
+        ("wolves", "wolf"),
+        ("knives", "knife"),
+        ("mice", "mouse"),
+        ("children", "child"),
+    ],
 )
 def test_plurals_draw_what_their_singular_draws(plural: str, singular: str) -> None:
     assert singular in singular_forms(plural)
@@ -132,8 +139,7 @@ def test_a_phrase_that_names_an_emoji_beats_its_words() -> None:
 
 @pytest.mark.parametrize(
     ("transcript", "count"),
-    [("a penguin", 1), ("two penguins", 2), ("three penguins", 3), ("5 penguins", 5),
-     ("a couple of penguins", 2)],
+    [("a penguin", 1), ("two penguins", 2), ("three penguins", 3), ("5 penguins", 5), ("a couple of penguins", 2)],
 )
 def test_a_number_before_a_thing_sets_how_many_are_drawn(transcript: str, count: int) -> None:
     assert drawn(transcript) == {glyph("penguin"): count}
@@ -154,8 +160,7 @@ def test_a_number_reaches_past_a_few_describing_words() -> None:
 
 @pytest.mark.parametrize(
     "transcript",
-    ["we waited two hours. a penguin came", "two of my friends and all of their lovely penguin",
-     "in 2024 the penguin"],
+    ["we waited two hours. a penguin came", "two of my friends and all of their lovely penguin", "in 2024 the penguin"],
 )
 def test_a_number_does_not_count_a_thing_far_away_or_past_punctuation(transcript: str) -> None:
     assert drawn(transcript) == {glyph("penguin"): 1}
@@ -262,12 +267,9 @@ def test_only_glyphs_the_pictogram_font_has_are_planned(caption_font: Path) -> N
 
 @pytest.mark.parametrize(
     ("groups", "columns", "rows"),
-    [([2, 1], 2, [2, 1]), ([1, 1, 1], 3, [3]), ([6], 4, [4, 2]), ([3, 2, 6], 3, [3, 2, 3, 3]),
-     ([6, 1], 4, [4, 3])],
+    [([2, 1], 2, [2, 1]), ([1, 1, 1], 3, [3]), ([6], 4, [4, 2]), ([3, 2, 6], 3, [3, 2, 3, 3]), ([6, 1], 4, [4, 3])],
 )
-def test_copies_of_one_thing_share_a_row_when_they_fit(
-    groups: list[int], columns: int, rows: list[int]
-) -> None:
+def test_copies_of_one_thing_share_a_row_when_they_fit(groups: list[int], columns: int, rows: list[int]) -> None:
     assert pack_rows(groups, columns) == rows
 
 
@@ -304,8 +306,7 @@ def test_wrapping_splits_a_word_too_long_for_a_line(caption_font: Path) -> None:
 
 
 def test_short_text_gets_the_largest_size(caption_font: Path) -> None:
-    block = fit_text("hi", caption_font, width=600, height=200, sizes=range(60, 20, -2),
-                     max_lines=3)
+    block = fit_text("hi", caption_font, width=600, height=200, sizes=range(60, 20, -2), max_lines=3)
     assert block.font_size == 60 and block.lines == ("hi",)
 
 
@@ -332,9 +333,7 @@ def test_the_backend_is_named_pictogram_and_chosen_by_configuration() -> None:
 
 
 @pytest.mark.parametrize("transcript", ["", "   ", " \n\t "])
-def test_an_empty_transcript_is_an_illustration_error(
-    illustrator: PictogramIllustrator, transcript: str
-) -> None:
+def test_an_empty_transcript_is_an_illustration_error(illustrator: PictogramIllustrator, transcript: str) -> None:
     with pytest.raises(IllustrationError, match="empty"):
         illustrator.illustrate(transcript)
 
@@ -369,8 +368,7 @@ def test_the_named_things_are_planned_in_their_numbers(illustrator: PictogramIll
 
 
 def test_saying_more_of_a_thing_draws_more_glyphs(illustrator: PictogramIllustrator) -> None:
-    counts = [len(illustrator.plan(f"{number} penguins").glyphs) for number in
-              ("one", "two", "three")]
+    counts = [len(illustrator.plan(f"{number} penguins").glyphs) for number in ("one", "two", "three")]
     assert counts == [1, 2, 3]
 
 

@@ -24,7 +24,9 @@ def server_process(tmp_path: Path, monkeypatch):
         monkeypatch.delenv(key, raising=False)
     process = subprocess.Popen(
         [sys.executable, "-m", "server.main", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     log = []
     for line in process.stderr:
         log.append(line)

@@ -70,11 +70,19 @@ def test_watch_sees_every_stage_in_order_and_then_ends(gated_service, gate):
     gate.set()
     changes = list(stream)
     states = [event.job.state for event in [snapshot, *changes]]
-    pipeline_order = [pb.JOB_STATE_PENDING, pb.JOB_STATE_TRANSCRIBING, pb.JOB_STATE_TRANSCRIBED,
-                      pb.JOB_STATE_GENERATING_IMAGE, pb.JOB_STATE_RASTERIZING, pb.JOB_STATE_COMPLETED]
+    pipeline_order = [
+        pb.JOB_STATE_PENDING,
+        pb.JOB_STATE_TRANSCRIBING,
+        pb.JOB_STATE_TRANSCRIBED,
+        pb.JOB_STATE_GENERATING_IMAGE,
+        pb.JOB_STATE_RASTERIZING,
+        pb.JOB_STATE_COMPLETED,
+    ]
     assert snapshot.snapshot and not any(event.snapshot for event in changes)
-    assert states == pipeline_order[pipeline_order.index(snapshot.job.state):]
-    assert [event.job.version for event in changes] == list(range(snapshot.job.version + 1, changes[-1].job.version + 1))
+    assert states == pipeline_order[pipeline_order.index(snapshot.job.state) :]
+    assert [event.job.version for event in changes] == list(
+        range(snapshot.job.version + 1, changes[-1].job.version + 1)
+    )
 
 
 def test_watching_a_finished_job_gives_one_snapshot(service):
@@ -147,16 +155,20 @@ def test_recording_larger_than_one_grpc_message_is_accepted(service):
 
 
 def test_upload_over_the_size_limit_is_resource_exhausted_and_leaves_nothing(server_factory):
-    small = server_factory(max_upload_bytes=10_000, transcriber=ScriptedTranscriber(),
-                           illustrator=ScriptedIllustrator())
+    small = server_factory(
+        max_upload_bytes=10_000, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
+    )
     error = rpc_error(lambda: small.stub.Submit(submit_requests(wav_bytes(1.0), chunk_size=4096)))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "10000 bytes" in error.details()
     assert not small.stub.ListJobs(pb.ListJobsRequest()).jobs
     assert not any((small.settings.media_dir / "audio").iterdir())
 
 
-@pytest.mark.parametrize("data, reason", [(b"", "empty"), (b"just some text, not audio" * 40, "not a readable recording")],
-                         ids=["empty", "not-audio"])
+@pytest.mark.parametrize(
+    "data, reason",
+    [(b"", "empty"), (b"just some text, not audio" * 40, "not a readable recording")],
+    ids=["empty", "not-audio"],
+)
 def test_unusable_upload_is_invalid_argument_and_creates_no_job(service, data, reason):
     error = rpc_error(lambda: service.stub.Submit(submit_requests(data)))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in error.details()
@@ -171,11 +183,15 @@ def test_submit_without_metadata_first_is_invalid_argument(service):
 MISSING = "00000000-0000-4000-8000-000000000000"
 
 
-@pytest.mark.parametrize("call", [
-    lambda stub: stub.GetJob(pb.GetJobRequest(job_id=MISSING)),
-    lambda stub: list(stub.Watch(pb.WatchRequest(job_id=MISSING))),
-    lambda stub: stub.Fetch(pb.FetchRequest(job_id=MISSING, format=pb.FORMAT_PNG)),
-], ids=["GetJob", "Watch", "Fetch"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda stub: stub.GetJob(pb.GetJobRequest(job_id=MISSING)),
+        lambda stub: list(stub.Watch(pb.WatchRequest(job_id=MISSING))),
+        lambda stub: stub.Fetch(pb.FetchRequest(job_id=MISSING, format=pb.FORMAT_PNG)),
+    ],
+    ids=["GetJob", "Watch", "Fetch"],
+)
 def test_unknown_job_is_not_found(service, call):
     error = rpc_error(lambda: call(service.stub))
     assert error.code() == grpc.StatusCode.NOT_FOUND and MISSING in error.details()
@@ -201,8 +217,9 @@ def test_fetch_without_a_known_format_is_invalid_argument(service, format):
 
 
 def test_failed_transcription_fails_the_job_with_its_message(server_factory):
-    failing = server_factory(transcriber=ScriptedTranscriber(fail="the microphone was unplugged"),
-                             illustrator=ScriptedIllustrator())
+    failing = server_factory(
+        transcriber=ScriptedTranscriber(fail="the microphone was unplugged"), illustrator=ScriptedIllustrator()
+    )
     job = finished(failing.stub, failing.stub.Submit(submit_requests(RECORDING)).id)
     assert job.state == pb.JOB_STATE_FAILED and job.error_stage == pb.STAGE_TRANSCRIBE
     assert job.error == "speech-to-text failed: the microphone was unplugged"
@@ -229,7 +246,9 @@ def test_failed_image_keeps_the_transcript_and_fetch_says_why(server_factory):
 def test_image_that_does_not_decode_is_an_image_failure(server_factory):
     garbage = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator(b"not a picture"))
     job = finished(garbage.stub, garbage.stub.Submit(submit_requests(RECORDING)).id)
-    assert job.state == pb.JOB_STATE_COMPLETED and job.error.startswith("image generation failed: the picture could not be decoded")
+    assert job.state == pb.JOB_STATE_COMPLETED and job.error.startswith(
+        "image generation failed: the picture could not be decoded"
+    )
 
 
 def test_picture_that_cannot_be_stored_is_an_image_failure_not_a_stuck_job(service):

@@ -34,16 +34,22 @@ def test_offline_defaults_transcribe_and_draw_the_spoken_phrase(offline_job):
 def test_watch_reports_each_stage_once_in_order(offline_job):
     _, events = offline_job
     states = [event.job.state for event in events]
-    assert states[-4:] == [pb.JOB_STATE_TRANSCRIBED, pb.JOB_STATE_GENERATING_IMAGE,
-                           pb.JOB_STATE_RASTERIZING, pb.JOB_STATE_COMPLETED]
+    assert states[-4:] == [
+        pb.JOB_STATE_TRANSCRIBED,
+        pb.JOB_STATE_GENERATING_IMAGE,
+        pb.JOB_STATE_RASTERIZING,
+        pb.JOB_STATE_COMPLETED,
+    ]
     assert len(states) == len(set(states))
 
 
 def test_fetched_results_are_the_stored_picture_its_raster_and_preview(offline_job):
     server, events = offline_job
     job_id = events[-1].job.id
-    png, raw, preview = (server.stub.Fetch(pb.FetchRequest(job_id=job_id, format=format))
-                         for format in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW))
+    png, raw, preview = (
+        server.stub.Fetch(pb.FetchRequest(job_id=job_id, format=format))
+        for format in (pb.FORMAT_PNG, pb.FORMAT_RAW, pb.FORMAT_PREVIEW)
+    )
     Image.open(io.BytesIO(png.data)).verify()
     assert len(raw.data) == 48 * raw.height and raw.bytes_per_row == 48 and raw.width == 384
     assert raw.data == rasterizer.rasterize(png.data).data

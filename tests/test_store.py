@@ -21,8 +21,16 @@ def job_store(tmp_path) -> JobStore:
 
 
 def new_job(request_id: str | None = None) -> NewJob:
-    return NewJob(request_id=request_id, filename="a.wav", content_type="audio/wav", audio_path="audio/a.wav",
-                  audio_size=10, audio_duration=1.0, width=384, dither="floyd-steinberg")
+    return NewJob(
+        request_id=request_id,
+        filename="a.wav",
+        content_type="audio/wav",
+        audio_path="audio/a.wav",
+        audio_size=10,
+        audio_duration=1.0,
+        width=384,
+        dither="floyd-steinberg",
+    )
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(job_store):
@@ -65,8 +73,11 @@ def test_update_bumps_the_version_each_time(job_store):
 
 def test_claims_take_oldest_first_and_never_the_same_job_twice(job_store):
     created = [job_store.create(new_job(), uuid.uuid4()).id for _ in range(3)]
-    claimed = [job_store.claim_next("worker-a").id, job_store.claim_next("worker-b").id,
-               job_store.claim_next("worker-a").id]
+    claimed = [
+        job_store.claim_next("worker-a").id,
+        job_store.claim_next("worker-b").id,
+        job_store.claim_next("worker-a").id,
+    ]
     assert claimed == created and job_store.claim_next("worker-b") is None
 
 

@@ -151,8 +151,9 @@ class _Session:
 
 
 class Assembler:
-    def __init__(self, counters: Counters, limits: Limits = Limits(),
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, counters: Counters, limits: Limits = Limits(), wall_clock: Callable[[], float] = time.time
+    ) -> None:
         self._counters = counters
         self._limits = limits
         self._wall_clock = wall_clock
@@ -197,8 +198,7 @@ class Assembler:
                 if quiet >= self._limits.silence_timeout:
                     del self._sessions[key]
                     self._remember_finished(key, session, now)
-            elif session.complete or (session.end_sequence is not None
-                                    and quiet >= self._limits.reorder_grace):
+            elif session.complete or (session.end_sequence is not None and quiet >= self._limits.reorder_grace):
                 done.append(self._finish(key, session, Ending.END_FLAG, now))
             elif quiet >= self._limits.silence_timeout:
                 done.append(self._finish(key, session, Ending.SILENCE_TIMEOUT, now))
@@ -245,8 +245,7 @@ class Assembler:
             return Verdict.OVERLONG
         return Verdict.ACCEPTED
 
-    def _finish(self, key: SessionKey, session: _Session, ending: Ending,
-                now: float) -> Recording | None:
+    def _finish(self, key: SessionKey, session: _Session, ending: Ending, now: float) -> Recording | None:
         del self._sessions[key]
         self._remember_finished(key, session, now)
         if not session.size:

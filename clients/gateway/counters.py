@@ -23,8 +23,7 @@ class Counters:
 
     def total(self, prefix: str) -> int:
         """Sum of every counter named `prefix` or starting with `prefix.`."""
-        return sum(n for name, n in self._counts.items()
-                   if name == prefix or name.startswith(prefix + "."))
+        return sum(n for name, n in self._counts.items() if name == prefix or name.startswith(prefix + "."))
 
     def snapshot(self) -> dict[str, int]:
         return dict(sorted(self._counts.items()))

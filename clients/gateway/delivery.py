@@ -55,8 +55,9 @@ class Recipient:
 class Delivery(Protocol):
     name: str
 
-    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
-                      raster: voxprint_pb2.FetchResponse) -> None:
+    async def deliver(
+        self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
+    ) -> None:
         """Send the raster on; `recipient` is None for raw-mode devices (no protocol to reply)."""
 
 
@@ -70,9 +71,16 @@ class _Transfer:
 class UdpDelivery:
     name = "udp"
 
-    def __init__(self, send: SendDatagram, counters: Counters, clock: Callable[[], float], *,
-                 chunk_size: int = 1024, chunk_interval: float = 0.002,
-                 retention: float = 120.0) -> None:
+    def __init__(
+        self,
+        send: SendDatagram,
+        counters: Counters,
+        clock: Callable[[], float],
+        *,
+        chunk_size: int = 1024,
+        chunk_interval: float = 0.002,
+        retention: float = 120.0,
+    ) -> None:
         if not 1 <= chunk_size <= MAX_RASTER_PAYLOAD:
             raise ValueError(f"chunk size must be 1..{MAX_RASTER_PAYLOAD} bytes")
         self._send = send
@@ -85,13 +93,13 @@ class UdpDelivery:
         self._transfers: dict[SessionKey, _Transfer] = {}
         self._resending: set[asyncio.Task[None]] = set()
 
-    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
-                      raster: voxprint_pb2.FetchResponse) -> None:
+    async def deliver(
+        self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
+    ) -> None:
         if recipient is None:
             self._counters.incr("deliveries.udp.skipped_raw_device")
             return
-        transfer = _Transfer(recipient, self._chunks(recipient, job, raster),
-                             self._clock() + self._retention)
+        transfer = _Transfer(recipient, self._chunks(recipient, job, raster), self._clock() + self._retention)
         self._transfers[recipient.key] = transfer
         await self._send_chunks(transfer, range(len(transfer.chunks)))
         self._counters.incr("deliveries.udp.sent")
@@ -133,16 +141,26 @@ class UdpDelivery:
             del self._transfers[key]
             self._counters.incr("deliveries.udp.unacknowledged")
 
-    def _chunks(self, recipient: Recipient, job: voxprint_pb2.Job,
-                raster: voxprint_pb2.FetchResponse) -> list[bytes]:
+    def _chunks(self, recipient: Recipient, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse) -> list[bytes]:
         data = raster.data
         count = max(1, math.ceil(len(data) / self._chunk_size))
         crc = raster_crc32(data)
         return [
-            encode(RasterChunk(recipient.device_id, recipient.session_id, uuid.UUID(job.id),
-                               raster.width, raster.height, raster.bytes_per_row,
-                               self._chunk_size, index, count, crc,
-                               data[index * self._chunk_size:(index + 1) * self._chunk_size]))
+            encode(
+                RasterChunk(
+                    recipient.device_id,
+                    recipient.session_id,
+                    uuid.UUID(job.id),
+                    raster.width,
+                    raster.height,
+                    raster.bytes_per_row,
+                    self._chunk_size,
+                    index,
+                    count,
+                    crc,
+                    data[index * self._chunk_size : (index + 1) * self._chunk_size],
+                )
+            )
             for index in range(count)
         ]
 
@@ -161,8 +179,9 @@ class PrinterDelivery:
         self._destination = destination
         self._counters = counters
 
-    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
-                      raster: voxprint_pb2.FetchResponse) -> None:
+    async def deliver(
+        self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
+    ) -> None:
         await asyncio.to_thread(printers.send, escpos.encode(raster), self._destination)
         self._counters.incr("deliveries.printer.sent")
 
@@ -175,20 +194,19 @@ class DirectoryDelivery:
         self._directory = directory
         self._counters = counters
 
-    async def deliver(self, recipient: Recipient | None, job: voxprint_pb2.Job,
-                      raster: voxprint_pb2.FetchResponse) -> None:
+    async def deliver(
+        self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
+    ) -> None:
         await asyncio.to_thread(self._write, f"{job.id}.escpos", escpos.encode(raster))
         self._counters.incr("deliveries.directory.written")
 
     def _write(self, name: str, data: bytes) -> None:
-        with tempfile.NamedTemporaryFile(dir=self._directory, prefix=".", suffix=".tmp",
-                                         delete=False) as temporary:
+        with tempfile.NamedTemporaryFile(dir=self._directory, prefix=".", suffix=".tmp", delete=False) as temporary:
             temporary.write(data)
         os.replace(temporary.name, self._directory / name)
 
 
-def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery,
-                 counters: Counters) -> list[Delivery]:
+def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery, counters: Counters) -> list[Delivery]:
     """`--deliver` values: "udp", "tcp://HOST[:PORT]", a directory, or a file / device path."""
     chosen: list[Delivery] = []
     for spec in specs:
@@ -199,4 +217,3 @@ def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery,
         else:
             chosen.append(PrinterDelivery(printers.parse_destination(spec), counters))
     return chosen
-

@@ -61,8 +61,7 @@ logger = logging.getLogger("voxprint.gateway")
 DEFAULT_PORT = 6384
 NO_JOB = uuid.UUID(int=0)
 # Worth trying again later: the server is down, restarting or overloaded.
-RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                             grpc.StatusCode.ABORTED})
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED})
 
 T = TypeVar("T")
 
@@ -76,7 +75,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         # Jitter keeps a fleet of gateways from hammering a restarting server in lockstep.
-        return min(self.max_delay, self.first_delay * 2 ** attempt) * random.uniform(0.5, 1.0)
+        return min(self.max_delay, self.first_delay * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -130,16 +129,20 @@ class Gateway:
     Create it inside the event loop it will run on.
     """
 
-    def __init__(self, config: GatewayConfig, client: AsyncVoxprintClient,
-                 counters: Counters | None = None) -> None:
+    def __init__(self, config: GatewayConfig, client: AsyncVoxprintClient, counters: Counters | None = None) -> None:
         self.config = config
         self.counters = counters or Counters()
         self._client = client
         self._loop = asyncio.get_running_loop()
         self._assembler = Assembler(self.counters, config.limits)
-        self._udp = UdpDelivery(self._send, self.counters, self._loop.time,
-                                chunk_size=config.chunk_size,
-                                chunk_interval=config.chunk_interval, retention=config.retention)
+        self._udp = UdpDelivery(
+            self._send,
+            self.counters,
+            self._loop.time,
+            chunk_size=config.chunk_size,
+            chunk_interval=config.chunk_interval,
+            retention=config.retention,
+        )
         self._deliveries: list[Delivery] = destinations(config.deliver, self._udp, self.counters)
         self._notices: dict[SessionKey, _Notice] = {}
         self._jobs: set[asyncio.Task[None]] = set()
@@ -163,12 +166,14 @@ class Gateway:
             await self._bind(self.config.raw_listen, self.receive_raw)
         self._background = [
             asyncio.create_task(self._housekeeping()),
-            asyncio.create_task(log_periodically(self.counters, self.config.counters_interval,
-                                                 logger)),
+            asyncio.create_task(log_periodically(self.counters, self.config.counters_interval, logger)),
         ]
-        logger.info("listening on udp %s:%d%s; delivering to %s", *self.address,
-                    f", raw PCM on udp {self.raw_address[0]}:{self.raw_address[1]}"
-                    if self.raw_address else "", ", ".join(d.name for d in self._deliveries))
+        logger.info(
+            "listening on udp %s:%d%s; delivering to %s",
+            *self.address,
+            f", raw PCM on udp {self.raw_address[0]}:{self.raw_address[1]}" if self.raw_address else "",
+            ", ".join(d.name for d in self._deliveries),
+        )
 
     async def close(self) -> None:
         for transport in self._transports:
@@ -182,7 +187,8 @@ class Gateway:
 
     async def _bind(self, address: Address, receive: Callable[[bytes, Address], None]) -> None:
         transport, _ = await self._loop.create_datagram_endpoint(
-            lambda: _Endpoint(receive, self.counters), local_addr=address)
+            lambda: _Endpoint(receive, self.counters), local_addr=address
+        )
         self._transports.append(transport)
 
     def receive_framed(self, data: bytes, address: Address) -> None:
@@ -226,8 +232,16 @@ class Gateway:
         kept.expires = self._loop.time() + self.config.retention
         self._send(protocol.encode(kept.notice), address)
 
-    def _notify(self, recipient: Recipient | None, job_id: uuid.UUID, state: int,
-                text: str = "", *, error: bool = False, picture_expected: bool = True) -> None:
+    def _notify(
+        self,
+        recipient: Recipient | None,
+        job_id: uuid.UUID,
+        state: int,
+        text: str = "",
+        *,
+        error: bool = False,
+        picture_expected: bool = True,
+    ) -> None:
         if recipient is None:
             return
         flags = JobFlag.NONE
@@ -266,11 +280,15 @@ class Gateway:
 
     async def _run_job(self, recording: Recording) -> None:
         key = recording.key
-        recipient = (Recipient(key.device_id, key.session, recording.address)
-                     if key.device_id is not None else None)
-        logger.info("recording %s/%x: %.2f s, %d datagrams lost, ended by %s", key.device,
-                    key.session, recording.duration, recording.missing_datagrams,
-                    recording.ended_by.value)
+        recipient = Recipient(key.device_id, key.session, recording.address) if key.device_id is not None else None
+        logger.info(
+            "recording %s/%x: %.2f s, %d datagrams lost, ended by %s",
+            key.device,
+            key.session,
+            recording.duration,
+            recording.missing_datagrams,
+            recording.ended_by.value,
+        )
         self._notify(recipient, NO_JOB, voxprint_pb2.JOB_STATE_UNSPECIFIED)
         try:
             job = await self._submit(recording)
@@ -282,8 +300,9 @@ class Gateway:
         except VoxprintError as error:
             self.counters.incr("jobs.failed")
             logger.warning("recording %s/%x: %s", key.device, key.session, error)
-            self._notify(recipient, NO_JOB, voxprint_pb2.JOB_STATE_FAILED, error.message,
-                         error=True, picture_expected=False)
+            self._notify(
+                recipient, NO_JOB, voxprint_pb2.JOB_STATE_FAILED, error.message, error=True, picture_expected=False
+            )
             return
         for delivery in self._deliveries:
             try:
@@ -295,22 +314,25 @@ class Gateway:
 
     async def _submit(self, recording: Recording) -> voxprint_pb2.Job:
         key = recording.key
-        job = await self._retrying("submit", lambda: self._client.submit(
-            recording.wav(), request_id=key.request_id,
-            filename=f"{key.device.replace(':', '-')}-{key.session:x}.wav",
-            width=self.config.width))
+        job = await self._retrying(
+            "submit",
+            lambda: self._client.submit(
+                recording.wav(),
+                request_id=key.request_id,
+                filename=f"{key.device.replace(':', '-')}-{key.session:x}.wav",
+                width=self.config.width,
+            ),
+        )
         self.counters.incr("submits.accepted")
         logger.info("recording %s/%x is job %s", key.device, key.session, job.id)
         return job
 
-    async def _follow(self, recipient: Recipient | None,
-                      job: voxprint_pb2.Job) -> voxprint_pb2.Job:
+    async def _follow(self, recipient: Recipient | None, job: voxprint_pb2.Job) -> voxprint_pb2.Job:
         """Tell the device about every state change until the job is terminal."""
         async for event in self._client.watch(job.id, timeout=self.config.job_timeout):
             job = event.job
             if is_terminal(job) and job.error:
-                self._notify(recipient, uuid.UUID(job.id), job.state, job.error, error=True,
-                             picture_expected=False)
+                self._notify(recipient, uuid.UUID(job.id), job.state, job.error, error=True, picture_expected=False)
             else:
                 self._notify(recipient, uuid.UUID(job.id), job.state, job.transcript)
         return job
@@ -333,7 +355,7 @@ class Gateway:
 
 
 def parse_address(text: str) -> Address:
-    """"HOST:PORT" or "[IPv6]:PORT" → (host, port)."""
+    """ "HOST:PORT" or "[IPv6]:PORT" → (host, port)."""
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise click.BadParameter(f"{text!r} is not HOST:PORT")
@@ -359,45 +381,83 @@ def _address_option(value: str | None) -> Address | None:
     return parse_address(value) if value else None
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"],
-                                 "auto_envvar_prefix": "VOXPRINT_GATEWAY"})
-@click.option("--listen", default=f"0.0.0.0:{DEFAULT_PORT}", show_default=True,
-              help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md). "
-                   "Fixed, so a firewall or container can open exactly this port.")
-@click.option("--raw-listen", metavar="HOST:PORT",
-              help="Also take headerless 16 kHz 16-bit mono PCM here (ESPHome-style firmware); "
-                   "a recording is everything one sender sends until it is silent.")
-@click.option("--server", envvar="VOXPRINT_SERVER", default=DEFAULT_TARGET, show_default=True,
-              help="voxprint server HOST:PORT [env VOXPRINT_SERVER].")
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VOXPRINT_GATEWAY"})
+@click.option(
+    "--listen",
+    default=f"0.0.0.0:{DEFAULT_PORT}",
+    show_default=True,
+    help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md). "
+    "Fixed, so a firewall or container can open exactly this port.",
+)
+@click.option(
+    "--raw-listen",
+    metavar="HOST:PORT",
+    help="Also take headerless 16 kHz 16-bit mono PCM here (ESPHome-style firmware); "
+    "a recording is everything one sender sends until it is silent.",
+)
+@click.option(
+    "--server",
+    envvar="VOXPRINT_SERVER",
+    default=DEFAULT_TARGET,
+    show_default=True,
+    help="voxprint server HOST:PORT [env VOXPRINT_SERVER].",
+)
 @click.option("--token", envvar="VOXPRINT_TOKEN", help="Bearer token [env VOXPRINT_TOKEN].")
-@click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="PEM root certificate: connect to the server over TLS.")
-@click.option("--deliver", multiple=True, default=["udp"], show_default=True,
-              help="Where printouts go; repeat for several: 'udp' (back to the device), "
-                   "tcp://HOST[:9100] (ESC/POS network printer), a directory (one "
-                   "<job-id>.escpos file per job) or a file / device such as /dev/usb/lp0.")
-@click.option("--width", type=int, help="Printer width in dots (384 = 58 mm, 576 = 80 mm); "
-                                        "default: the server's.")
-@click.option("--silence-timeout", type=float, default=Limits.silence_timeout,
-              show_default=True, help="Seconds of silence that end a recording without END flag.")
-@click.option("--max-seconds", type=float, default=Limits.max_seconds, show_default=True,
-              help="Longer recordings are dropped.")
-@click.option("--counters-interval", type=float, default=60.0, show_default=True,
-              help="Seconds between counter log lines.")
+@click.option(
+    "--tls-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM root certificate: connect to the server over TLS.",
+)
+@click.option(
+    "--deliver",
+    multiple=True,
+    default=["udp"],
+    show_default=True,
+    help="Where printouts go; repeat for several: 'udp' (back to the device), "
+    "tcp://HOST[:9100] (ESC/POS network printer), a directory (one "
+    "<job-id>.escpos file per job) or a file / device such as /dev/usb/lp0.",
+)
+@click.option("--width", type=int, help="Printer width in dots (384 = 58 mm, 576 = 80 mm); default: the server's.")
+@click.option(
+    "--silence-timeout",
+    type=float,
+    default=Limits.silence_timeout,
+    show_default=True,
+    help="Seconds of silence that end a recording without END flag.",
+)
+@click.option(
+    "--max-seconds", type=float, default=Limits.max_seconds, show_default=True, help="Longer recordings are dropped."
+)
+@click.option(
+    "--counters-interval", type=float, default=60.0, show_default=True, help="Seconds between counter log lines."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every dropped datagram.")
-def main(listen: str, raw_listen: str | None, server: str, token: str | None,
-         tls_ca: Path | None, deliver: tuple[str, ...], width: int | None,
-         silence_timeout: float, max_seconds: float, counters_interval: float,
-         verbose: bool) -> None:
+def main(
+    listen: str,
+    raw_listen: str | None,
+    server: str,
+    token: str | None,
+    tls_ca: Path | None,
+    deliver: tuple[str, ...],
+    width: int | None,
+    silence_timeout: float,
+    max_seconds: float,
+    counters_interval: float,
+    verbose: bool,
+) -> None:
     """Receive recordings from microcontrollers over UDP and print what they said."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     config = GatewayConfig(
-        listen=parse_address(listen), raw_listen=_address_option(raw_listen), deliver=deliver,
-        limits=Limits(silence_timeout=silence_timeout, max_seconds=max_seconds), width=width,
-        counters_interval=counters_interval)
-    channel = ChannelConfig(target=server, token=token,
-                            root_certificates=tls_ca.read_bytes() if tls_ca else None)
+        listen=parse_address(listen),
+        raw_listen=_address_option(raw_listen),
+        deliver=deliver,
+        limits=Limits(silence_timeout=silence_timeout, max_seconds=max_seconds),
+        width=width,
+        counters_interval=counters_interval,
+    )
+    channel = ChannelConfig(target=server, token=token, root_certificates=tls_ca.read_bytes() if tls_ca else None)
     try:
         asyncio.run(serve(config, channel))
     except PrinterError as error:

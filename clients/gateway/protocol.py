@@ -199,8 +199,9 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Audio):
         data = (
             _common(Kind.AUDIO, message.flags, message.device_id, message.session_id)
-            + _AUDIO.pack(message.sequence, message.sample_rate, message.channels,
-                          message.sample_format, len(message.payload))
+            + _AUDIO.pack(
+                message.sequence, message.sample_rate, message.channels, message.sample_format, len(message.payload)
+            )
             + message.payload
         )
     elif isinstance(message, JobNotice):
@@ -214,9 +215,17 @@ def encode(message: Message) -> bytes:
     elif isinstance(message, RasterChunk):
         data = (
             _common(Kind.RASTER, 0, message.device_id, message.session_id)
-            + _RASTER.pack(message.job_id.bytes, message.width, message.height,
-                           message.bytes_per_row, message.chunk_size, message.chunk_index,
-                           message.chunk_count, message.crc32, len(message.payload))
+            + _RASTER.pack(
+                message.job_id.bytes,
+                message.width,
+                message.height,
+                message.bytes_per_row,
+                message.chunk_size,
+                message.chunk_index,
+                message.chunk_count,
+                message.crc32,
+                len(message.payload),
+            )
             + message.payload
         )
     elif isinstance(message, Resend):
@@ -249,24 +258,31 @@ def decode(data: bytes) -> Message:
     _, version, kind, flags, _, device_id, session_id = _COMMON.unpack_from(data)
     if version != VERSION:
         raise ProtocolError(DropReason.BAD_VERSION, f"version {version}")
-    body = memoryview(data)[_COMMON.size:]
+    body = memoryview(data)[_COMMON.size :]
     if kind == Kind.AUDIO:
         return _decode_audio(body, flags, device_id, session_id)
     if kind == Kind.JOB:
         job_id, state, _, length = _unpack(_JOB, body)
-        text = _payload(body[_JOB.size:], length)
-        return JobNotice(device_id, session_id, uuid.UUID(bytes=job_id), state,
-                         text.decode("utf-8", "replace"), JobFlag(flags & 0x03))
+        text = _payload(body[_JOB.size :], length)
+        return JobNotice(
+            device_id,
+            session_id,
+            uuid.UUID(bytes=job_id),
+            state,
+            text.decode("utf-8", "replace"),
+            JobFlag(flags & 0x03),
+        )
     if kind == Kind.RASTER:
         job_id, width, height, bpr, chunk_size, index, count, crc, length = _unpack(_RASTER, body)
-        payload = _payload(body[_RASTER.size:], length)
-        return RasterChunk(device_id, session_id, uuid.UUID(bytes=job_id), width, height, bpr,
-                           chunk_size, index, count, crc, payload)
+        payload = _payload(body[_RASTER.size :], length)
+        return RasterChunk(
+            device_id, session_id, uuid.UUID(bytes=job_id), width, height, bpr, chunk_size, index, count, crc, payload
+        )
     if kind == Kind.RESEND:
         (count,) = _unpack(_RESEND, body)
         if count > MAX_RESEND_INDICES:
             raise ProtocolError(DropReason.BAD_FORMAT, f"RESEND of {count} chunks")
-        indices = _payload(body[_RESEND.size:], count * _INDEX.size)
+        indices = _payload(body[_RESEND.size :], count * _INDEX.size)
         return Resend(device_id, session_id, tuple(i for (i,) in _INDEX.iter_unpack(indices)))
     if kind == Kind.QUERY:
         return Query(device_id, session_id)
@@ -285,11 +301,10 @@ def _decode_audio(body: memoryview, flags: int, device_id: int, session_id: int)
         raise ProtocolError(DropReason.BAD_FORMAT, f"sample rate {sample_rate}")
     if not 1 <= channels <= MAX_CHANNELS:
         raise ProtocolError(DropReason.BAD_FORMAT, f"{channels} channels")
-    payload = _payload(body[_AUDIO.size:], length)
+    payload = _payload(body[_AUDIO.size :], length)
     if length % (channels * fmt.width):
         raise ProtocolError(DropReason.MISALIGNED, f"{length} bytes is not whole frames")
-    return Audio(device_id, session_id, sequence, sample_rate, channels, fmt, payload,
-                 AudioFlag(flags & 0x03))
+    return Audio(device_id, session_id, sequence, sample_rate, channels, fmt, payload, AudioFlag(flags & 0x03))
 
 
 def _unpack(layout: struct.Struct, body: memoryview) -> tuple[Any, ...]:

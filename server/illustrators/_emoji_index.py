@@ -234,9 +234,7 @@ def _clauses(transcript: str) -> Iterator[list[str]]:
         yield clause
 
 
-def _match_at(
-    words: list[str], start: int, can_draw: Callable[[str], bool]
-) -> tuple[str, int] | None:
+def _match_at(words: list[str], start: int, can_draw: Callable[[str], bool]) -> tuple[str, int] | None:
     """The best drawable glyph named by words starting at ``start``, and how many words it used.
 
     Of the forms of the last word ("stars", "star"), the surest match wins, so the name ":star:"
@@ -258,9 +256,7 @@ def _match_at(
     return None
 
 
-def find_pictograms(
-    transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True
-) -> list[Pictogram]:
+def find_pictograms(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> list[Pictogram]:
     """The pictograms ``transcript`` names, in the order first said, counted and capped.
 
     ``can_draw`` says whether a glyph can be drawn (e.g. is in the font); a word whose best emoji

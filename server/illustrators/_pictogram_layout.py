@@ -30,9 +30,7 @@ class Box:
         return self.top + self.height
 
     def inset(self, margin: int) -> Box:
-        return Box(
-            self.left + margin, self.top + margin, self.width - 2 * margin, self.height - 2 * margin
-        )
+        return Box(self.left + margin, self.top + margin, self.width - 2 * margin, self.height - 2 * margin)
 
 
 def pack_rows(groups: Sequence[int], columns: int) -> list[int]:
@@ -66,9 +64,7 @@ def grid_cells(groups: Sequence[int], area: Box, gap: int) -> list[Box]:
 
     def side_for(columns: int) -> int:
         rows = len(pack_rows(groups, columns))
-        return min(
-            (area.width - gap * (columns - 1)) // columns, (area.height - gap * (rows - 1)) // rows
-        )
+        return min((area.width - gap * (columns - 1)) // columns, (area.height - gap * (rows - 1)) // rows)
 
     # max() keeps the first of equal sides: the fewest columns, i.e. the tallest, narrowest grid.
     columns = max(range(1, count + 1), key=side_for)

@@ -111,13 +111,10 @@ class GeminiIllustrator:
             raise IllustrationError(self._explain(error)) from error
         except TRANSPORT_ERRORS as error:
             raise IllustrationError(
-                f"could not reach Gemini at {self._where} "
-                f"({self._quote(str(error) or type(error).__name__)})"
+                f"could not reach Gemini at {self._where} ({self._quote(str(error) or type(error).__name__)})"
             ) from error
         except (pydantic.ValidationError, errors.UnknownApiResponseError) as error:
-            raise IllustrationError(
-                f"Gemini's reply is malformed ({_malformation(error)})"
-            ) from error
+            raise IllustrationError(f"Gemini's reply is malformed ({_malformation(error)})") from error
         try:
             # Decoded here too, so garbage fails as this backend's error, not later.
             return as_png(self._first_image(response)).png
@@ -155,9 +152,7 @@ class GeminiIllustrator:
         said = f'; it said: "{self._quote(text)}"' if text else ""
         finish = candidate.finish_reason
         if finish is not None and finish != types.FinishReason.STOP:
-            raise IllustrationError(
-                f"Gemini returned no image (finish reason {_name(finish)}){said}"
-            )
+            raise IllustrationError(f"Gemini returned no image (finish reason {_name(finish)}){said}")
         if text:
             raise IllustrationError(f"Gemini returned text instead of an image{said}")
         raise IllustrationError("Gemini returned no image (the reply was empty)")
@@ -185,4 +180,3 @@ def _malformation(error: Exception) -> str:
 def _name(value: object) -> str:
     # Enum members for known reasons; the SDK keeps reasons newer than itself as plain strings.
     return str(getattr(value, "value", value))
-

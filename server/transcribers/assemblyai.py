@@ -37,7 +37,6 @@ DEFAULT_BASE_URL = "https://api.assemblyai.com"
 T = TypeVar("T")
 
 
-
 class AssemblyAITranscriber:
     name = "assemblyai"
 
@@ -86,9 +85,7 @@ class AssemblyAITranscriber:
                 lambda: self._transcriber.submit(upload_url), "AssemblyAI transcript request", deadline
             )
             self._retrying(
-                lambda: transcript.wait_for_completion(
-                    poll_timeout=max(0.0, deadline - time.monotonic())
-                ),
+                lambda: transcript.wait_for_completion(poll_timeout=max(0.0, deadline - time.monotonic())),
                 "AssemblyAI transcript poll",
                 deadline,
             )
@@ -96,8 +93,7 @@ class AssemblyAITranscriber:
             raise TranscriptionError(self._explain(error)) from error
         except httpx.TransportError as error:
             raise TranscriptionError(
-                f"could not reach AssemblyAI at {self._base_url} "
-                f"({self._quote(str(error) or type(error).__name__)})"
+                f"could not reach AssemblyAI at {self._base_url} ({self._quote(str(error) or type(error).__name__)})"
             ) from error
 
         if transcript.status == aai.TranscriptStatus.error:
