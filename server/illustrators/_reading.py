@@ -1,0 +1,305 @@
+"""Reading a transcript for the pictogram illustrator: which things it names, in what numbers,
+who does what, and which nouns found no picture.
+
+:func:`read` is the one reading the illustrator draws from, and what the coverage benchmark
+measures. Words are matched to the vocabulary of :mod:`server.illustrators._emoji_index`, in
+transcript order:
+
+* phrases first: the longest run of up to four words that names an emoji wins ("hot dog" draws a
+  hot dog, not a dog; "ice cream" an ice cream);
+* otherwise a word is read as a verb or as a thing. Without a tagger, a word is taken for a verb
+  when WordNet knows it as one and it sits where English puts verbs: after "to", a pronoun or an
+  auxiliary, or inflected ("flies", "ate", "eating") or bare after a plural, right after the thing
+  doing it ("a rocket flies", "dogs play"). The first verb with a glyph in the curated
+  :data:`~server.illustrators._curated_words.ACTIONS` becomes the scene's action;
+* a thing matches by the word as said, then its lemmas ("puppies" → puppy, "mice" → mouse);
+  a noun with no emoji of its own is drawn as its nearest WordNet synonym or category that has one
+  ("sofa" → couch, "oak" → tree, "robin" → bird);
+* a number said shortly before a thing ("two penguins", "3 big dogs") sets how many copies are
+  drawn, capped at :data:`MAX_COPIES`; "zero cats" draws no cat; a thing mentioned again is the
+  same thing, drawn as many times as the largest count it was given;
+* the first thing said is the scene's subject; the rest are its objects. The scene holds at most
+  :data:`MAX_GLYPHS` glyphs: each kind of thing gets one before any gets extra copies, and earlier
+  things get theirs first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from server.illustrators._curated_words import ACTIONS, MISLEADING_WORDS
+from server.illustrators._emoji_index import KEYWORD, glyph_named, word_index
+from server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
+
+MAX_COPIES = 6
+"""Most copies of one pictogram drawn, however large the spoken number ("a million stars")."""
+
+MAX_GLYPHS = 12
+"""Most glyphs in one scene, so each stays big enough to read on a 384-dot receipt."""
+
+LONGEST_PHRASE = 4
+"""Longest run of words tried as one emoji name ("man in tuxedo" has three)."""
+
+NUMBER_REACH = 2
+"""Words allowed between a number and the pictogram it counts ("two very big dogs")."""
+
+CATEGORY_SENSES = 2
+"""How many of a noun's commonest senses are followed up to a category ("oak": wood, tree)."""
+
+CATEGORY_DEPTH = 6
+"""How many steps up WordNet's kinds a noun may go to find a picture ("robin" reaches bird in 4)."""
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each else even ever
+    every few for from further get gets got had has have having he her here hers herself him
+    himself his how i if in into is it its itself just let lets like made make many me might more
+    most much must my myself near no nor not now of off oh ok okay on once only or other our ours
+    ourselves out over own please quite really said same say says see she should so some such
+    than that the their theirs them themselves then there these they this those through to too
+    under until up upon us very want wants was we well were what when where which while who whom
+    why will with would yeah yes yet you your yours yourself yourselves
+    """.split()
+)
+
+_DETERMINERS = frozenset("a an the my your his her its our their this that these those some any every each no".split())
+"""Words after which a word is a noun, whatever else it can be ("a fly", "the building")."""
+
+_VERB_CUES = frozenset(
+    """to i you we they he she it who will would can could should must might may shall lets let
+    is are was were am be been do does did don't didn't doesn't not""".replace("'", "").split()
+)
+"""Words after which a word that can be a verb is one ("to swim", "they dance", "is eating")."""
+
+_NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+        " fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {
+    "couple": 2,
+    "dozen": 12,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1000000,
+}
+
+_LONGEST_COUNT_DIGITS = 3
+"""Longer digit runs are years or amounts ("in 2024 the cat …"), not how many things there are."""
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[.,;:!?]")
+
+
+@dataclass(frozen=True)
+class Pictogram:
+    """One emoji to draw, ``count`` times, for the word ``said``."""
+
+    glyph: str
+    count: int
+    said: str = ""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a transcript shows: things (the first is the subject), an action, and what went unseen."""
+
+    things: tuple[Pictogram, ...]
+    action: Pictogram | None
+    nouns: tuple[str, ...]
+    """Every noun said, as said, whether pictured or not."""
+    unpictured_nouns: tuple[str, ...]
+
+    @property
+    def subject(self) -> Pictogram | None:
+        return self.things[0] if self.things else None
+
+    @property
+    def objects(self) -> tuple[Pictogram, ...]:
+        return self.things[1:]
+
+    @property
+    def pictograms(self) -> list[Pictogram]:
+        """Everything drawn: the things, then the action."""
+        return [*self.things, *([self.action] if self.action else [])]
+
+
+def singular_forms(word: str) -> list[str]:
+    """The word itself, then the singular nouns it may be a plural of (WordNet's morphy)."""
+    return [word, *(lemma for lemma in wordnet().lemmas(word, NOUN) if lemma != word)]
+
+
+def _count_of(token: str) -> int | None:
+    if token.isdigit():
+        return int(token) if len(token) <= _LONGEST_COUNT_DIGITS else None
+    return _NUMBER_WORDS.get(token)
+
+
+def _clauses(transcript: str) -> Iterator[list[str]]:
+    """Lower-case words, split at punctuation so no phrase or count reaches across it."""
+    clause: list[str] = []
+    for token in _TOKEN.findall(transcript.lower().replace("’", "'")):
+        if token[0].isalnum():
+            clause.append(re.sub(r"'s$", "", token).replace("'", ""))
+        elif clause:
+            yield clause
+            clause = []
+    if clause:
+        yield clause
+
+
+@dataclass
+class _Reader:
+    """The reading of one transcript, built word by word."""
+
+    can_draw: Callable[[str], bool]
+    wordnet: WordNet
+    counts: dict[str, int] = field(default_factory=dict)
+    said: dict[str, str] = field(default_factory=dict)
+    action: Pictogram | None = None
+    nouns: list[str] = field(default_factory=list)
+    unpictured: list[str] = field(default_factory=list)
+
+    def best(self, keys: list[str], worst_tier: int | None = None) -> str | None:
+        """The surest drawable candidate over ``keys`` (an earlier key wins a tie)."""
+        index = word_index()
+        found = [
+            (tier, order, glyph)
+            for order, key in enumerate(keys)
+            for glyph, tier in index.get(key, ())
+            if self.can_draw(glyph) and (worst_tier is None or tier <= worst_tier)
+        ]
+        return min(found)[2] if found else None
+
+    def phrase_at(self, words: list[str], start: int) -> tuple[str, int] | None:
+        """A glyph named by two to four words starting at ``start``, and how many words it used."""
+        for size in range(min(LONGEST_PHRASE, len(words) - start), 1, -1):
+            *leading, last = words[start : start + size]
+            glyph = self.best([" ".join([*leading, form]) for form in singular_forms(last)])
+            if glyph is not None:
+                return glyph, size
+        return None
+
+    def is_verb(self, words: list[str], position: int, after_thing: bool) -> bool:
+        word = words[position]
+        lemmas = self.wordnet.lemmas(word, VERB)
+        if not lemmas:
+            return False
+        previous = words[position - 1] if position else ""
+        if previous in _DETERMINERS or _count_of(previous) is not None:
+            return False
+        if previous in _VERB_CUES or not self.wordnet.lemmas(word, NOUN):
+            return True
+        inflected = word not in lemmas
+        after_plural = after_thing and previous not in self.wordnet.lemmas(previous, NOUN)
+        return after_thing and (inflected or after_plural)
+
+    def is_noun(self, words: list[str], position: int) -> bool:
+        word = words[position]
+        if not self.wordnet.lemmas(word, NOUN):
+            return False
+        previous = words[position - 1] if position else ""
+        describes = self.wordnet.lemmas(word, ADJECTIVE) or self.wordnet.lemmas(word, ADVERB)
+        return not describes or previous in _DETERMINERS or _count_of(previous) is not None
+
+    def act(self, word: str) -> None:
+        if self.action is not None:
+            return
+        for lemma in self.wordnet.lemmas(word, VERB):
+            if lemma in ACTIONS and self.can_draw(glyph := glyph_named(ACTIONS[lemma])):
+                self.action = Pictogram(glyph, 1, word)
+                return
+
+    def thing(self, word: str, noun: bool) -> str | None:
+        forms = [word, *self.wordnet.lemmas(word, NOUN), *self.wordnet.lemmas(word, ADJECTIVE)]
+        glyph = self.best(list(dict.fromkeys(forms)))
+        if glyph is None and noun:
+            glyph = self.category(self.wordnet.lemmas(word, NOUN))
+        return glyph
+
+    def category(self, lemmas: list[str]) -> str | None:
+        """The nearest synonym or kind of these nouns that names an emoji by name, alias or keyword."""
+        for lemma in lemmas:
+            nearest: dict[int, list[str]] = {}
+            for distance, synset in self.wordnet.kinds_of(lemma, CATEGORY_SENSES, CATEGORY_DEPTH):
+                nearest.setdefault(distance, []).extend(synset.words)
+            for words in nearest.values():
+                if (glyph := self.best(words, worst_tier=KEYWORD)) is not None:
+                    return glyph
+        return None
+
+    def count(self, glyph: str, number: int, said: str) -> None:
+        self.counts[glyph] = max(number, self.counts.get(glyph, number))
+        self.said.setdefault(glyph, said)
+
+    def read_clause(self, words: list[str]) -> None:
+        pending: tuple[int, int] | None = None  # (number said, position said)
+        after_thing = False
+        position = 0
+        while position < len(words):
+            word = words[position]
+            if (number := _count_of(word)) is not None:
+                pending = (number, position)
+                position += 1
+                continue
+            size = 1
+            if (phrase := self.phrase_at(words, position)) is not None:
+                glyph, size = phrase
+                self.nouns.append(" ".join(words[position : position + size]))
+            elif word in STOP_WORDS or word in MISLEADING_WORDS:
+                position += 1
+                continue
+            elif self.is_verb(words, position, after_thing):
+                self.act(word)
+                after_thing = False
+                position += 1
+                continue
+            else:
+                noun = self.is_noun(words, position)
+                glyph = self.thing(word, noun)
+                if noun:
+                    self.nouns.append(word)
+                    if glyph is None:
+                        self.unpictured.append(word)
+                if glyph is None:
+                    after_thing = noun
+                    position += 1
+                    continue
+            number = 1
+            if pending is not None and position - pending[1] - 1 <= NUMBER_REACH:
+                number = pending[0]
+            pending = None
+            self.count(glyph, number, " ".join(words[position : position + size]))
+            after_thing = True
+            position += size
+
+    def reading(self) -> Reading:
+        room = MAX_GLYPHS - (1 if self.action else 0)
+        kinds = [glyph for glyph, count in self.counts.items() if count > 0][:room]
+        room -= len(kinds)
+        things = []
+        for glyph in kinds:
+            extra = min(self.counts[glyph], MAX_COPIES, 1 + room) - 1
+            room -= extra
+            things.append(Pictogram(glyph, 1 + extra, self.said[glyph]))
+        return Reading(tuple(things), self.action, tuple(self.nouns), tuple(self.unpictured))
+
+
+def read(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> Reading:
+    """What ``transcript`` shows. ``can_draw`` says whether a glyph can be drawn; a word whose best
+    emoji cannot be drawn falls back to its next candidate."""
+    reader = _Reader(can_draw, wordnet())
+    for words in _clauses(transcript):
+        reader.read_clause(words)
+    return reader.reading()
+
+
+def find_pictograms(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> list[Pictogram]:
+    """Everything ``transcript`` names that will be drawn: its things, then its action."""
+    return read(transcript, can_draw).pictograms
