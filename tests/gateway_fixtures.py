@@ -1,4 +1,5 @@
-"""Shared pieces for gateway tests: a gateway on loopback and a second spoken recording."""
+"""Shared pieces for gateway tests: a gateway on loopback, datagrams of a recognisable recording,
+and a second spoken recording."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import pytest
 
 from clients import AsyncVoxprintClient
 from clients.gateway.assembler import Limits
+from clients.gateway.counters import Counters
 from clients.gateway.main import Gateway, GatewayConfig, RetryPolicy
+from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 from tests.conftest import speak
 
 SECOND_PHRASE = "a banana and an apple"
+FRAMES = 8  # per datagram of part()
 
 # Loopback-sized: short timeouts and fast retries keep the tests quick; the behaviour is the same.
 TEST_CONFIG = GatewayConfig(
@@ -43,3 +47,28 @@ async def running_gateway(server_target: str, **overrides: object) -> AsyncItera
 def second_speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Someone saying SECOND_PHRASE: a recording that must never mix with the penguins."""
     return speak(SECOND_PHRASE, tmp_path_factory.mktemp("speech") / "fruit.wav")
+
+
+@pytest.fixture
+def counters() -> Counters:
+    return Counters()
+
+
+def part(
+    sequence: int,
+    device: int = 1,
+    session: int = 1,
+    *,
+    last: int | None = None,
+    fmt: SampleFormat = SampleFormat.S16LE,
+    rate: int = 16_000,
+    frames: int = FRAMES,
+) -> Audio:
+    """Datagram `sequence` of a recording whose samples all equal sequence + 1 (never silence)."""
+    flags = AudioFlag.NONE
+    if sequence == 0:
+        flags |= AudioFlag.START
+    if sequence == last:
+        flags |= AudioFlag.END
+    sample = ((sequence + 1) % 256).to_bytes(fmt.width, "little")
+    return Audio(device, session, sequence, rate, 1, fmt, sample * frames, flags)

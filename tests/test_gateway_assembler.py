@@ -1,5 +1,7 @@
 """Recording assembly: order restored, duplicates and overlong recordings dropped, holes filled
-with silence, devices never mixed, and recordings ended by their END flag or by silence."""
+with silence, devices never mixed, and recordings ended by their END flag or by silence.
+Admission (quotas, eviction) and what a hostile datagram can make the assembler spend are in
+tests/test_gateway_admission.py."""
 
 from __future__ import annotations
 
@@ -19,41 +21,16 @@ from clients.gateway.assembler import (
 )
 from clients.gateway.counters import Counters
 from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
+from tests.gateway_fixtures import FRAMES, part
 
 ADDRESS = ("127.0.0.1", 40000)
 OTHER_ADDRESS = ("127.0.0.1", 40001)
-FRAMES = 8  # per datagram
 LIMITS = Limits(silence_timeout=1.0, reorder_grace=0.2, max_seconds=1.0)
-
-
-def part(
-    sequence: int,
-    device: int = 1,
-    session: int = 1,
-    *,
-    last: int | None = None,
-    fmt: SampleFormat = SampleFormat.S16LE,
-    rate: int = 16_000,
-    frames: int = FRAMES,
-) -> Audio:
-    """Datagram `sequence` of a recording whose samples all equal sequence + 1 (never silence)."""
-    flags = AudioFlag.NONE
-    if sequence == 0:
-        flags |= AudioFlag.START
-    if sequence == last:
-        flags |= AudioFlag.END
-    sample = ((sequence + 1) % 256).to_bytes(fmt.width, "little")
-    return Audio(device, session, sequence, rate, 1, fmt, sample * frames, flags)
 
 
 def samples(recording: Recording) -> list[int]:
     pcm = recording.pcm
     return [int.from_bytes(pcm[i : i + 2], "little") for i in range(0, len(pcm), 2 * FRAMES)]
-
-
-@pytest.fixture
-def counters() -> Counters:
-    return Counters()
 
 
 @pytest.fixture
@@ -188,13 +165,6 @@ def test_a_session_changing_its_format_midway_has_those_datagrams_dropped(
     assert counters["datagrams.dropped.format_changed"] == 1
 
 
-def test_sessions_beyond_the_limit_are_refused(counters: Counters) -> None:
-    assembler = Assembler(counters, Limits(max_sessions=2))
-    verdicts = [assembler.add(part(0, session=s), ADDRESS, 0.0) for s in range(3)]
-    assert verdicts == [Verdict.ACCEPTED, Verdict.ACCEPTED, Verdict.TOO_MANY_SESSIONS]
-    assert counters["datagrams.dropped.too_many_sessions"] == 1
-
-
 def test_recording_is_wrapped_as_a_wav_of_its_announced_format(assembler: Assembler) -> None:
     feed(assembler, [part(i, last=1, rate=22_050) for i in range(2)])
     [recording] = assembler.collect(now=0.0)
@@ -232,8 +202,3 @@ def test_overlong_raw_recording_is_ignored_until_the_sender_goes_quiet(
     assert assembler.collect(now=1.0) == []
     assert counters["recordings.dropped.overlong"] == 1
     assert assembler.add_raw(b"\x02\x00", ADDRESS, 1.0) is Verdict.ACCEPTED
-
-
-def test_request_id_is_stable_per_device_and_session() -> None:
-    assert SessionKey.framed(1, 2).request_id == SessionKey.framed(1, 2).request_id
-    assert SessionKey.framed(1, 2).request_id != SessionKey.framed(2, 1).request_id

@@ -6,6 +6,12 @@ datagrams have no sequence: they are appended in arrival order, keyed by the sen
 A recording ends on its END flag (after a short grace for stragglers if holes remain) or when
 the device has been silent for the silence timeout. Every decision is counted.
 
+Nothing a datagram claims is trusted with memory: a sequence number beyond what the recording's
+limit allows drops the recording, the projected size is computed from the payloads that really
+arrived, and holes are filled only when the recording is assembled. Sessions are admitted fairly:
+each source endpoint and each source address may hold only a few, and when a quota is full the
+idlest unfinished session within it makes room.
+
 The assembler is pure bookkeeping: the caller passes the time, so tests control the clock.
 """
 
@@ -45,11 +51,6 @@ class SessionKey:
     def device_id(self) -> int | None:
         """The framed device's id; None for a raw sender, which has no protocol to reply in."""
         return int(self.device[4:], 16) if self.device.startswith("dev:") else None
-
-    @property
-    def request_id(self) -> str:
-        """Idempotency key for Submit: the same recording always maps to the same job."""
-        return f"gw-{self.device}-{self.session:x}"
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,25 @@ class Limits:
     reorder_grace: float = 0.2
     max_seconds: float = 30.0
     max_bytes: int = 8 * 1024 * 1024
+    # Each stored datagram costs ~100 bytes of bookkeeping beyond its payload: without this cap, a
+    # recording of one-frame datagrams would cost 50 times its size.
+    max_datagrams: int = 16_384
     max_sessions: int = 64
+    # One device records one session at a time (two while the previous one ends); a site behind
+    # one NAT address has several devices. Neither can take every slot of the gateway.
+    max_sessions_per_endpoint: int = 4
+    max_sessions_per_address: int = 16
     # How long a finished session's datagrams are recognised as late rather than starting anew.
     finished_memory: float = 60.0
     finished_capacity: int = 4096
 
     def max_recording_bytes(self, fmt: AudioFormat) -> int:
         return min(self.max_bytes, int(self.max_seconds * fmt.sample_rate) * fmt.frame_size)
+
+    def max_sequence(self, fmt: AudioFormat) -> int:
+        """The highest sequence number a recording within the limits can reach: every datagram
+        before the last one carries at least one frame."""
+        return min(self.max_datagrams - 1, self.max_recording_bytes(fmt) // fmt.frame_size)
 
 
 class Verdict(str, enum.Enum):
@@ -130,9 +143,13 @@ class Verdict(str, enum.Enum):
 @dataclass
 class _Session:
     format: AudioFormat
+    # Where the session started: the source its admission quota is charged to.
+    origin: Address
+    # Where the device last sent from: where replies go.
     address: Address
     last_heard: float
     parts: dict[int, bytes] = field(default_factory=dict)
+    highest: int = -1
     size: int = 0
     # Payload size of a full datagram: every datagram but the END one carries the same amount.
     datagram_size: int = 0
@@ -144,10 +161,25 @@ class _Session:
     def complete(self) -> bool:
         return self.end_sequence is not None and len(self.parts) == self.end_sequence + 1
 
+    @property
+    def hole_size(self) -> int:
+        """Bytes of silence a missing datagram stands for; one frame until a full datagram came."""
+        return self.datagram_size or self.format.frame_size
+
     def projected_size(self) -> int:
         """Bytes the recording will have once holes up to the highest sequence are filled."""
-        highest = max(self.parts)
-        return highest * self.datagram_size + len(self.parts[highest])
+        return self.highest * self.hole_size + len(self.parts[self.highest])
+
+    def pcm(self) -> bytes:
+        """The payloads in sequence order with each hole filled, built only now: a hole costs
+        memory only once the recording is known to fit."""
+        pcm = bytearray()
+        expected = 0
+        for sequence in sorted(self.parts):
+            pcm += self.format.silence(self.hole_size) * (sequence - expected)
+            pcm += self.parts[sequence]
+            expected = sequence + 1
+        return bytes(pcm)
 
 
 class Assembler:
@@ -183,9 +215,8 @@ class Assembler:
         if verdict is Verdict.ACCEPTED:
             self._raw_sessions[address] = key
             session = self._sessions[key]
-            session.parts[len(session.parts)] = payload
             session.datagram_size = max(session.datagram_size, len(payload))
-            verdict = self._grow(session, len(payload))
+            verdict = self._store(session, len(session.parts), payload)
         return self._count(verdict)
 
     def collect(self, now: float) -> list[Recording]:
@@ -209,15 +240,37 @@ class Assembler:
             return Verdict.LATE
         session = self._sessions.get(key)
         if session is None:
-            if len(self._sessions) >= self._limits.max_sessions:
+            if not self._make_room(address, now):
                 return Verdict.TOO_MANY_SESSIONS
-            self._sessions[key] = _Session(fmt, address, now)
+            self._sessions[key] = _Session(fmt, address, address, now)
+            self._counters.incr("sessions.opened")
             return Verdict.ACCEPTED
         if session.format != fmt:
             return Verdict.FORMAT_CHANGED
         session.address = address
         session.last_heard = now
         return Verdict.OVERLONG if session.discarded else Verdict.ACCEPTED
+
+    def _make_room(self, origin: Address, now: float) -> bool:
+        """Whether a new session from `origin` fits every quota, evicting to make it fit: within
+        each full quota the idlest unfinished session goes (an overlong one before any other)."""
+        quotas: list[tuple[Callable[[_Session], bool], int]] = [
+            (lambda session: session.origin == origin, self._limits.max_sessions_per_endpoint),
+            (lambda session: session.origin[0] == origin[0], self._limits.max_sessions_per_address),
+            (lambda session: True, self._limits.max_sessions),
+        ]
+        for charged, quota in quotas:
+            holders = [(key, session) for key, session in self._sessions.items() if charged(session)]
+            if len(holders) < quota:
+                continue
+            unfinished = [(key, session) for key, session in holders if not session.complete]
+            if len(holders) - len(unfinished) >= quota:
+                return False
+            key, session = min(unfinished, key=lambda held: (not held[1].discarded, held[1].last_heard))
+            del self._sessions[key]
+            self._remember_finished(key, session, now)
+            self._counters.incr("sessions.evicted")
+        return True
 
     def _place(self, key: SessionKey, audio: Audio) -> Verdict:
         session = self._sessions[key]
@@ -226,24 +279,29 @@ class Assembler:
         if session.end_sequence is not None and audio.sequence > session.end_sequence:
             return Verdict.LATE
         if AudioFlag.END in audio.flags:
-            if any(sequence > audio.sequence for sequence in session.parts):
+            if session.highest > audio.sequence:
                 return Verdict.LATE
             session.end_sequence = audio.sequence
         else:
             session.datagram_size = max(session.datagram_size, len(audio.payload))
-        session.parts[audio.sequence] = audio.payload
-        return self._grow(session, len(audio.payload))
+        return self._store(session, audio.sequence, audio.payload)
 
-    def _grow(self, session: _Session, added: int) -> Verdict:
-        session.size += added
-        limit = self._limits.max_recording_bytes(session.format)
-        if max(session.size, session.projected_size()) > limit:
-            # An overlong recording is dropped whole: a truncated sentence would print nonsense.
-            session.discarded = True
-            session.parts.clear()
-            self._counters.incr("recordings.dropped.overlong")
-            return Verdict.OVERLONG
+    def _store(self, session: _Session, sequence: int, payload: bytes) -> Verdict:
+        if sequence > self._limits.max_sequence(session.format):
+            return self._discard(session)
+        session.parts[sequence] = payload
+        session.highest = max(session.highest, sequence)
+        session.size += len(payload)
+        if max(session.size, session.projected_size()) > self._limits.max_recording_bytes(session.format):
+            return self._discard(session)
         return Verdict.ACCEPTED
+
+    def _discard(self, session: _Session) -> Verdict:
+        # An overlong recording is dropped whole: a truncated sentence would print nonsense.
+        session.discarded = True
+        session.parts.clear()
+        self._counters.incr("recordings.dropped.overlong")
+        return Verdict.OVERLONG
 
     def _finish(self, key: SessionKey, session: _Session, ending: Ending, now: float) -> Recording | None:
         del self._sessions[key]
@@ -251,17 +309,13 @@ class Assembler:
         if not session.size:
             self._counters.incr("recordings.dropped.empty")
             return None
-        full = session.datagram_size or len(next(iter(session.parts.values())))
-        last = max(session.parts)
-        missing = [sequence for sequence in range(last + 1) if sequence not in session.parts]
+        missing = session.highest + 1 - len(session.parts)
         if missing:
             self._counters.incr("recordings.with_gaps")
-            self._counters.incr("datagrams.gap_filled", len(missing))
-        silence = session.format.silence(full)
-        pcm = b"".join(session.parts.get(sequence, silence) for sequence in range(last + 1))
+            self._counters.incr("datagrams.gap_filled", missing)
         self._counters.incr("recordings.assembled")
         self._counters.incr(f"recordings.ended_by.{ending.value}")
-        return Recording(key, session.format, pcm, ending, len(missing), session.address)
+        return Recording(key, session.format, session.pcm(), ending, missing, session.address)
 
     def _remember_finished(self, key: SessionKey, session: _Session, now: float) -> None:
         if self._raw_sessions.get(session.address) == key:

@@ -37,6 +37,12 @@ from voxprint.v1 import voxprint_pb2
 logger = logging.getLogger(__name__)
 
 SendDatagram = Callable[[bytes, Address], None]
+# The secret a device's datagrams are tagged with, or None to send them untagged.
+DeviceKey = Callable[[int], bytes | None]
+
+
+def untagged(device_id: int) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class UdpDelivery:
         counters: Counters,
         clock: Callable[[], float],
         *,
+        device_key: DeviceKey = untagged,
         chunk_size: int = 1024,
         chunk_interval: float = 0.002,
         retention: float = 120.0,
@@ -86,6 +93,7 @@ class UdpDelivery:
         self._send = send
         self._counters = counters
         self._clock = clock
+        self._device_key = device_key
         self._chunk_size = chunk_size
         # Microcontrollers have a handful of receive buffers: a burst would overrun them.
         self._chunk_interval = chunk_interval
@@ -145,6 +153,7 @@ class UdpDelivery:
         data = raster.data
         count = max(1, math.ceil(len(data) / self._chunk_size))
         crc = raster_crc32(data)
+        key = self._device_key(recipient.device_id)
         return [
             encode(
                 RasterChunk(
@@ -159,7 +168,8 @@ class UdpDelivery:
                     count,
                     crc,
                     data[index * self._chunk_size : (index + 1) * self._chunk_size],
-                )
+                ),
+                key,
             )
             for index in range(count)
         ]
@@ -187,12 +197,14 @@ class PrinterDelivery:
 
 
 class DirectoryDelivery:
-    """A spool directory: `<job-id>.escpos` per job, written atomically (temp file + rename)."""
+    """A spool directory: `<job-id>.escpos` per job, written atomically (temp file + rename),
+    with the permissions any program's new file would get (0644 under the usual umask)."""
 
     def __init__(self, directory: Path, counters: Counters) -> None:
         self.name = str(directory)
         self._directory = directory
         self._counters = counters
+        self._mode = 0o666 & ~_umask()
 
     async def deliver(
         self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
@@ -203,7 +215,16 @@ class DirectoryDelivery:
     def _write(self, name: str, data: bytes) -> None:
         with tempfile.NamedTemporaryFile(dir=self._directory, prefix=".", suffix=".tmp", delete=False) as temporary:
             temporary.write(data)
+        # NamedTemporaryFile creates files readable by their owner only; a spool is for others.
+        os.chmod(temporary.name, self._mode)
         os.replace(temporary.name, self._directory / name)
+
+
+def _umask() -> int:
+    # Reading the umask means setting it; done once at start, before any writer thread runs.
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery, counters: Counters) -> list[Delivery]:

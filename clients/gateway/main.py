@@ -5,9 +5,11 @@
 Datagrams on the fixed `--listen` port speak the framed protocol (docs/udp-protocol.md); an
 optional `--raw-listen` port takes headerless ESPHome-style PCM keyed by the sender's address.
 Each assembled recording is wrapped as a WAV and submitted with a request id derived from device
-and session (so a retried submit never makes a second job), retried with backoff while the server
-is unreachable, followed to its end, and its raster delivered to every `--deliver` destination.
-Framed devices are told their job id and state all along.
+and session under a secret of the gateway's (so a retried submit never makes a second job, and
+nobody else can predict the id), retried with backoff while the server is unreachable, followed to
+its end, and its raster delivered to every `--deliver` destination. Framed devices are told their
+job id and state all along. Every source is rate limited; with `--device-keys`, only devices that
+tag their datagrams with their secret are heard.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
@@ -44,21 +47,29 @@ from clients.gateway.assembler import (
 )
 from clients.gateway.counters import Counters, log_periodically
 from clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
+from clients.gateway.device_keys import DeviceKeysError, load_device_keys
+from clients.gateway.metrics import MetricsServer, Stats
 from clients.gateway.protocol import (
     Ack,
     Audio,
+    DeviceKeys,
     JobFlag,
     JobNotice,
     ProtocolError,
     Query,
     Resend,
 )
+from clients.gateway.rate_limit import RateLimit, RateLimiter
+from clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
 from clients.printers import PrinterError
 from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger("voxprint.gateway")
 
 DEFAULT_PORT = 6384
+DEFAULT_STATE_DIR = Path("voxprint-gateway-state")
+# A scrape waits at most this long for the event loop to read the counters.
+SCRAPE_TIMEOUT = 5.0
 NO_JOB = uuid.UUID(int=0)
 # Worth trying again later: the server is down, restarting or overloaded.
 RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED})
@@ -84,6 +95,13 @@ class GatewayConfig:
     raw_listen: Address | None = None
     deliver: tuple[str, ...] = ("udp",)
     limits: Limits = field(default_factory=Limits)
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    # Device id → shared secret; None lets every device in, tagged or not.
+    device_keys: DeviceKeys | None = None
+    # Where the request id secret is kept; None = a fresh one per run (a replayed recording then
+    # becomes a new job after a restart).
+    state_dir: Path | None = None
+    metrics_listen: Address | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     # Printer width in dots for the server's raster; None = the server's default.
     width: int | None = None
@@ -135,10 +153,14 @@ class Gateway:
         self._client = client
         self._loop = asyncio.get_running_loop()
         self._assembler = Assembler(self.counters, config.limits)
+        self._rate_limiter = RateLimiter(config.rate_limit)
+        secret = persistent_secret(config.state_dir) if config.state_dir else secrets.token_bytes(SECRET_BYTES)
+        self._request_ids = RequestIds(secret)
         self._udp = UdpDelivery(
             self._send,
             self.counters,
             self._loop.time,
+            device_key=self.device_key,
             chunk_size=config.chunk_size,
             chunk_interval=config.chunk_interval,
             retention=config.retention,
@@ -148,6 +170,7 @@ class Gateway:
         self._jobs: set[asyncio.Task[None]] = set()
         self._background: list[asyncio.Task[None]] = []
         self._transports: list[asyncio.DatagramTransport] = []
+        self._metrics: MetricsServer | None = None
 
     @property
     def address(self) -> Address:
@@ -160,10 +183,21 @@ class Gateway:
             return None
         return self._transports[1].get_extra_info("sockname")[:2]
 
+    @property
+    def metrics_address(self) -> Address | None:
+        return self._metrics.address if self._metrics else None
+
+    def device_key(self, device_id: int) -> bytes | None:
+        """The secret replies to `device_id` are tagged with, if it has one."""
+        return self.config.device_keys.get(device_id) if self.config.device_keys else None
+
     async def start(self) -> None:
         await self._bind(self.config.listen, self.receive_framed)
         if self.config.raw_listen is not None:
             await self._bind(self.config.raw_listen, self.receive_raw)
+        if self.config.metrics_listen is not None:
+            self._metrics = MetricsServer(self.config.metrics_listen, self._stats_from_another_thread)
+            logger.info("metrics on http://%s:%d/metrics", *self._metrics.address)
         self._background = [
             asyncio.create_task(self._housekeeping()),
             asyncio.create_task(log_periodically(self.counters, self.config.counters_interval, logger)),
@@ -176,6 +210,8 @@ class Gateway:
         )
 
     async def close(self) -> None:
+        if self._metrics is not None:
+            await asyncio.to_thread(self._metrics.close)
         for transport in self._transports:
             transport.close()
         tasks = [*self._background, *self._jobs]
@@ -193,8 +229,10 @@ class Gateway:
 
     def receive_framed(self, data: bytes, address: Address) -> None:
         self.counters.incr("datagrams.received")
+        if not self._within_rate(address):
+            return
         try:
-            message = protocol.decode(data)
+            message = protocol.decode(data, self.config.device_keys)
         except ProtocolError as error:
             self.counters.incr(f"datagrams.dropped.{error.reason.value}")
             logger.debug("dropped datagram from %s: %s", address, error)
@@ -212,12 +250,28 @@ class Gateway:
 
     def receive_raw(self, data: bytes, address: Address) -> None:
         self.counters.incr("datagrams.received_raw")
+        if not self._within_rate(address):
+            return
         if len(data) > protocol.MAX_DATAGRAM_SIZE:
             self.counters.incr(f"datagrams.dropped.{protocol.DropReason.OVERSIZED.value}")
         elif not data or len(data) % RAW_FORMAT.frame_size:
             self.counters.incr(f"datagrams.dropped.{protocol.DropReason.MISALIGNED.value}")
         else:
             self._assembler.add_raw(data, address, self._loop.time())
+
+    def _within_rate(self, address: Address) -> bool:
+        # Checked before decoding: a flood costs one dictionary lookup per datagram.
+        if self._rate_limiter.allow(address, self._loop.time()):
+            return True
+        self.counters.incr("datagrams.dropped.rate_limited")
+        return False
+
+    async def _stats(self) -> Stats:
+        return Stats(self.counters.snapshot(), self._assembler.open_sessions)
+
+    def _stats_from_another_thread(self) -> Stats:
+        # The metrics server's thread reads the counters on the event loop, never while it counts.
+        return asyncio.run_coroutine_threadsafe(self._stats(), self._loop).result(SCRAPE_TIMEOUT)
 
     def _send(self, datagram: bytes, address: Address) -> None:
         # Replies leave from the fixed listening port: the one a device's firewall already allows.
@@ -230,7 +284,7 @@ class Gateway:
             return
         self.counters.incr("queries.answered")
         kept.expires = self._loop.time() + self.config.retention
-        self._send(protocol.encode(kept.notice), address)
+        self._send(protocol.encode(kept.notice, self.device_key(query.device_id)), address)
 
     def _notify(
         self,
@@ -251,7 +305,7 @@ class Gateway:
             flags |= JobFlag.RASTER_FOLLOWS
         notice = JobNotice(recipient.device_id, recipient.session_id, job_id, state, text, flags)
         self._notices[recipient.key] = _Notice(notice, self._loop.time() + self.config.retention)
-        self._send(protocol.encode(notice), recipient.address)
+        self._send(protocol.encode(notice, self.device_key(recipient.device_id)), recipient.address)
         self.counters.incr("notices.sent")
 
     async def _housekeeping(self) -> None:
@@ -318,7 +372,7 @@ class Gateway:
             "submit",
             lambda: self._client.submit(
                 recording.wav(),
-                request_id=key.request_id,
+                request_id=self._request_ids.for_session(key),
                 filename=f"{key.device.replace(':', '-')}-{key.session:x}.wav",
                 width=self.config.width,
             ),
@@ -429,6 +483,60 @@ def _address_option(value: str | None) -> Address | None:
     "--max-seconds", type=float, default=Limits.max_seconds, show_default=True, help="Longer recordings are dropped."
 )
 @click.option(
+    "--max-sessions",
+    type=click.IntRange(1),
+    default=Limits.max_sessions,
+    show_default=True,
+    help="Recordings assembled at once; when full, the idlest unfinished one makes room.",
+)
+@click.option(
+    "--max-sessions-per-source",
+    type=click.IntRange(1),
+    default=Limits.max_sessions_per_endpoint,
+    show_default=True,
+    help="Recordings assembled at once per source address and port (one device).",
+)
+@click.option(
+    "--max-sessions-per-address",
+    type=click.IntRange(1),
+    default=Limits.max_sessions_per_address,
+    show_default=True,
+    help="Recordings assembled at once per source address (a site behind one NAT address).",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=RateLimit.rate,
+    show_default=True,
+    help="Datagrams a second each source address and port may send, sustained.",
+)
+@click.option(
+    "--rate-burst",
+    type=click.FloatRange(min=1),
+    default=RateLimit.burst,
+    show_default=True,
+    help="Datagrams a source may send at once above --rate-limit.",
+)
+@click.option(
+    "--device-keys",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of 'DEVICE_ID SECRET' lines (hex): only devices tagging their datagrams with their "
+    "secret are heard (docs/udp-protocol.md). Default: every device, tagged or not.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help="Keeps the secret request ids are derived from, so a recording replayed after a restart maps to the same job.",
+)
+@click.option(
+    "--metrics-listen",
+    metavar="HOST:PORT",
+    envvar="VOXPRINT_GATEWAY_METRICS_LISTEN",
+    help="Serve Prometheus /metrics here [env VOXPRINT_GATEWAY_METRICS_LISTEN]; default: off.",
+)
+@click.option(
     "--counters-interval", type=float, default=60.0, show_default=True, help="Seconds between counter log lines."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every dropped datagram.")
@@ -442,6 +550,14 @@ def main(
     width: int | None,
     silence_timeout: float,
     max_seconds: float,
+    max_sessions: int,
+    max_sessions_per_source: int,
+    max_sessions_per_address: int,
+    rate_limit: float,
+    rate_burst: float,
+    device_keys: Path | None,
+    state_dir: Path,
+    metrics_listen: str | None,
     counters_interval: float,
     verbose: bool,
 ) -> None:
@@ -449,18 +565,32 @@ def main(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        keys = load_device_keys(device_keys) if device_keys else None
+    except DeviceKeysError as error:
+        raise click.BadParameter(str(error), param_hint="--device-keys") from None
     config = GatewayConfig(
         listen=parse_address(listen),
         raw_listen=_address_option(raw_listen),
         deliver=deliver,
-        limits=Limits(silence_timeout=silence_timeout, max_seconds=max_seconds),
+        limits=Limits(
+            silence_timeout=silence_timeout,
+            max_seconds=max_seconds,
+            max_sessions=max_sessions,
+            max_sessions_per_endpoint=max_sessions_per_source,
+            max_sessions_per_address=max_sessions_per_address,
+        ),
+        rate_limit=RateLimit(rate=rate_limit, burst=rate_burst),
+        device_keys=keys,
+        state_dir=state_dir,
+        metrics_listen=_address_option(metrics_listen),
         width=width,
         counters_interval=counters_interval,
     )
     channel = ChannelConfig(target=server, token=token, root_certificates=tls_ca.read_bytes() if tls_ca else None)
     try:
         asyncio.run(serve(config, channel))
-    except PrinterError as error:
+    except (PrinterError, OSError, SecretFileError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -3,18 +3,23 @@
 docs/udp-protocol.md describes the same format for firmware authors; the layouts below are its
 source of truth. Every datagram starts with a 20-byte common header (network byte order):
 
-    magic "VXPR" | version u8 | kind u8 | flags u8 | reserved u8 | device_id u64 | session_id u32
+    magic "VXPR" | version u8 | kind u8 | flags u8 | options u8 | device_id u64 | session_id u32
 
 followed by a kind-specific body and, for AUDIO and RASTER, a payload whose length the body
 announces, so a truncated datagram is detected instead of silently shortening a recording.
+With option TAGGED, an HMAC-SHA256 tag over everything before it, keyed by the device's shared
+secret, ends the datagram.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import struct
 import uuid
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +30,7 @@ VERSION = 1
 MAX_DATAGRAM_SIZE = 1472
 # RESEND may name at most this many chunks, which keeps the request well under the MTU.
 MAX_RESEND_INDICES = 256
+TAG_SIZE = hashlib.sha256().digest_size
 
 _COMMON = struct.Struct(">4sBBBBQI")
 _AUDIO = struct.Struct(">IIBBH")
@@ -51,6 +57,14 @@ class Kind(enum.IntEnum):
     RESEND = 4
     QUERY = 5
     ACK = 6
+
+
+class Option(enum.IntFlag):
+    """Header byte 7: framing options that apply to every kind."""
+
+    NONE = 0x00
+    # The last TAG_SIZE bytes are HMAC-SHA256(device secret, every byte before them).
+    TAGGED = 0x01
 
 
 class AudioFlag(enum.IntFlag):
@@ -103,6 +117,14 @@ class DropReason(str, enum.Enum):
     BAD_KIND = "bad_kind"
     BAD_FORMAT = "bad_format"
     MISALIGNED = "misaligned"
+    # With device keys configured: no tag, a tag that does not verify, a device without a key.
+    UNTAGGED = "untagged"
+    BAD_TAG = "bad_tag"
+    UNKNOWN_DEVICE = "unknown_device"
+
+
+# Device id → shared secret.
+DeviceKeys = Mapping[int, bytes]
 
 
 class ProtocolError(ValueError):
@@ -190,75 +212,71 @@ class Ack:
 Message = Audio | JobNotice | RasterChunk | Resend | Query | Ack
 
 
-def _common(kind: Kind, flags: int, device_id: int, session_id: int) -> bytes:
-    return _COMMON.pack(MAGIC, VERSION, kind, flags, 0, device_id, session_id)
-
-
-def encode(message: Message) -> bytes:
-    """The datagram for `message`. Raises ValueError if it cannot fit in one datagram."""
-    if isinstance(message, Audio):
-        data = (
-            _common(Kind.AUDIO, message.flags, message.device_id, message.session_id)
-            + _AUDIO.pack(
-                message.sequence, message.sample_rate, message.channels, message.sample_format, len(message.payload)
-            )
-            + message.payload
-        )
-    elif isinstance(message, JobNotice):
-        # Cut to fit one datagram, then drop a multi-byte character the cut split in two.
-        text = message.text.encode("utf-8")[:MAX_JOB_TEXT].decode("utf-8", "ignore").encode("utf-8")
-        data = (
-            _common(Kind.JOB, message.flags, message.device_id, message.session_id)
-            + _JOB.pack(message.job_id.bytes, message.state, 0, len(text))
-            + text
-        )
-    elif isinstance(message, RasterChunk):
-        data = (
-            _common(Kind.RASTER, 0, message.device_id, message.session_id)
-            + _RASTER.pack(
-                message.job_id.bytes,
-                message.width,
-                message.height,
-                message.bytes_per_row,
-                message.chunk_size,
-                message.chunk_index,
-                message.chunk_count,
-                message.crc32,
-                len(message.payload),
-            )
-            + message.payload
-        )
-    elif isinstance(message, Resend):
-        if len(message.chunk_indices) > MAX_RESEND_INDICES:
-            raise ValueError(f"at most {MAX_RESEND_INDICES} chunks per RESEND")
-        data = (
-            _common(Kind.RESEND, 0, message.device_id, message.session_id)
-            + _RESEND.pack(len(message.chunk_indices))
-            + b"".join(_INDEX.pack(i) for i in message.chunk_indices)
-        )
-    elif isinstance(message, Query):
-        data = _common(Kind.QUERY, 0, message.device_id, message.session_id)
-    elif isinstance(message, Ack):
-        data = _common(Kind.ACK, 0, message.device_id, message.session_id)
-    else:
-        raise TypeError(f"not a protocol message: {message!r}")
+def encode(message: Message, key: bytes | None = None) -> bytes:
+    """The datagram for `message`, tagged with `key` if one is given. Raises ValueError if it
+    cannot fit in one datagram."""
+    kind, flags, body = _body(message, MAX_JOB_TEXT - (TAG_SIZE if key is not None else 0))
+    options = Option.TAGGED if key is not None else Option.NONE
+    data = _COMMON.pack(MAGIC, VERSION, kind, flags, options, message.device_id, message.session_id) + body
+    if key is not None:
+        data += _tag(key, data)
     if len(data) > MAX_DATAGRAM_SIZE:
         raise ValueError(f"{len(data)}-byte datagram exceeds {MAX_DATAGRAM_SIZE}")
     return data
 
 
-def decode(data: bytes) -> Message:
-    """Parse one datagram. Raises ProtocolError naming why it is not a valid message."""
+def _body(message: Message, max_text: int) -> tuple[Kind, int, bytes]:
+    """What follows the common header: the kind, its flags and the kind's body."""
+    if isinstance(message, Audio):
+        audio = _AUDIO.pack(
+            message.sequence, message.sample_rate, message.channels, message.sample_format, len(message.payload)
+        )
+        return Kind.AUDIO, message.flags, audio + message.payload
+    if isinstance(message, JobNotice):
+        # Cut to fit one datagram, then drop a multi-byte character the cut split in two.
+        text = message.text.encode("utf-8")[:max_text].decode("utf-8", "ignore").encode("utf-8")
+        return Kind.JOB, message.flags, _JOB.pack(message.job_id.bytes, message.state, 0, len(text)) + text
+    if isinstance(message, RasterChunk):
+        raster = _RASTER.pack(
+            message.job_id.bytes,
+            message.width,
+            message.height,
+            message.bytes_per_row,
+            message.chunk_size,
+            message.chunk_index,
+            message.chunk_count,
+            message.crc32,
+            len(message.payload),
+        )
+        return Kind.RASTER, 0, raster + message.payload
+    if isinstance(message, Resend):
+        if len(message.chunk_indices) > MAX_RESEND_INDICES:
+            raise ValueError(f"at most {MAX_RESEND_INDICES} chunks per RESEND")
+        indices = b"".join(_INDEX.pack(i) for i in message.chunk_indices)
+        return Kind.RESEND, 0, _RESEND.pack(len(message.chunk_indices)) + indices
+    if isinstance(message, Query):
+        return Kind.QUERY, 0, b""
+    if isinstance(message, Ack):
+        return Kind.ACK, 0, b""
+    raise TypeError(f"not a protocol message: {message!r}")
+
+
+def decode(data: bytes, keys: DeviceKeys | None = None) -> Message:
+    """Parse one datagram. Raises ProtocolError naming why it is not a valid message.
+
+    With `keys`, only datagrams tagged with their device's key are valid; without, a tag is
+    skipped unchecked, so tagged and untagged devices both work.
+    """
     if len(data) > MAX_DATAGRAM_SIZE:
         raise ProtocolError(DropReason.OVERSIZED, f"{len(data)} bytes > {MAX_DATAGRAM_SIZE}")
     if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
         raise ProtocolError(DropReason.BAD_MAGIC, f"starts with {data[:4]!r}")
     if len(data) < _COMMON.size:
         raise ProtocolError(DropReason.TRUNCATED, f"{len(data)}-byte header")
-    _, version, kind, flags, _, device_id, session_id = _COMMON.unpack_from(data)
+    _, version, kind, flags, options, device_id, session_id = _COMMON.unpack_from(data)
     if version != VERSION:
         raise ProtocolError(DropReason.BAD_VERSION, f"version {version}")
-    body = memoryview(data)[_COMMON.size :]
+    body = memoryview(_verified(data, options, device_id, keys))[_COMMON.size :]
     if kind == Kind.AUDIO:
         return _decode_audio(body, flags, device_id, session_id)
     if kind == Kind.JOB:
@@ -289,6 +307,28 @@ def decode(data: bytes) -> Message:
     if kind == Kind.ACK:
         return Ack(device_id, session_id)
     raise ProtocolError(DropReason.BAD_KIND, f"kind {kind}")
+
+
+def _verified(data: bytes, options: int, device_id: int, keys: DeviceKeys | None) -> bytes:
+    """`data` without its tag, after checking the tag when `keys` are configured."""
+    if not options & Option.TAGGED:
+        if keys is not None:
+            raise ProtocolError(DropReason.UNTAGGED, f"device {device_id:016x} sent no tag")
+        return data
+    if len(data) < _COMMON.size + TAG_SIZE:
+        raise ProtocolError(DropReason.TRUNCATED, f"{len(data)} bytes cannot hold a tag")
+    signed, tag = data[:-TAG_SIZE], data[-TAG_SIZE:]
+    if keys is not None:
+        key = keys.get(device_id)
+        if key is None:
+            raise ProtocolError(DropReason.UNKNOWN_DEVICE, f"no key for device {device_id:016x}")
+        if not hmac.compare_digest(_tag(key, signed), tag):
+            raise ProtocolError(DropReason.BAD_TAG, f"tag does not verify for device {device_id:016x}")
+    return signed
+
+
+def _tag(key: bytes, signed: bytes) -> bytes:
+    return hmac.new(key, signed, hashlib.sha256).digest()
 
 
 def _decode_audio(body: memoryview, flags: int, device_id: int, session_id: int) -> Audio:
