@@ -4,6 +4,9 @@ A backend is any object with a ``name`` (recorded on every job it handles) and a
 ``transcribe(audio_path) -> str``. It raises :class:`TranscriptionError` with a message fit for the
 job's ``error`` field (plain words, never a secret); the pipeline turns any other exception into
 an "internal error" message and logs the traceback.
+
+Every backend made here sits behind a :class:`~server.transcribers.speech_gate.SpeechGate`, so a
+recording without speech fails before any backend runs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ class Transcriber(Protocol):
 
 
 def create_transcriber(settings: Settings) -> Transcriber:
+    from server.transcribers.speech_gate import SpeechGate
+
+    return SpeechGate(_create_backend(settings), max_seconds=settings.max_audio_seconds)
+
+
+def _create_backend(settings: Settings) -> Transcriber:
     choice = settings.transcriber
     if choice == "auto":
         choice = "assemblyai" if os.environ.get("ASSEMBLYAI_API_KEY") else "whisper"
