@@ -12,7 +12,13 @@ import pytest
 from tests.servers import RunningServer, offline_settings
 
 # Fixture modules shared by several test files, registered once here instead of imported by name.
-pytest_plugins = ["tests.fakes.fixtures", "tests.clients_fixtures", "tests.gateway_fixtures"]
+pytest_plugins = [
+    "tests.fakes.fixtures",
+    "tests.clients_fixtures",
+    "tests.gateway_fixtures",
+    "tests.s3_server",
+    "tests.postgres_server",
+]
 
 SPOKEN_PHRASE = "two penguins on the beach"
 
