@@ -81,6 +81,40 @@ SYNONYMS: dict[str, str] = {
     "train": "locomotive",
     "truck": "delivery_truck",
     "fire truck": "fire_engine",
+    "swimming pool": "person_swimming",
+    "hot air balloon": "balloon",
+    "hat": "top_hat",
+    "bow": "ribbon",
+    "dinosaur": "sauropod",
+    "pilot": "airplane",
+    "chef": "cooking",
+    "submarine": "ship",
+    "knight": "shield",
+    "farm": "tractor",
+    "library": "books",
+    "lamp": "light_bulb",
+    "desk": "desktop_computer",
+    "oven": "cooking",
+    "airport": "airplane_departure",
+    "playground": "playground_slide",
+    "hill": "mountain",
+    "sand": "beach_with_umbrella",
+    "branch": "leaf_fluttering_in_wind",
+    "nails": "hammer",
+    "pond": "water_wave",
+    "lake": "water_wave",
+    "river": "water_wave",
+    "acorn": "chestnut",
+    "windy": "wind_face",
+    "sunny": "sun",
+    "rainy": "cloud_with_rain",
+    "snowy": "snowflake",
+    "cloudy": "cloud",
+    "foggy": "fog",
+    "winter": "snowflake",
+    "summer": "sun",
+    "autumn": "fallen_leaf",
+    "spring": "blossom",
     "lorry": "delivery_truck",
     "sun": "sun",
     "sunshine": "sun",
@@ -231,24 +265,10 @@ ACTIONS: dict[str, str] = {
 """Verb (its lemma) → the small glyph set between a doer and what it acts on."""
 
 MISLEADING_WORDS = frozenset(
-    {
-        "die",
-        "dies",
-        "prints",
-        "will",
-        "may",
-        "can",
-        "saw",
-        "left",
-        "kind",
-        "lot",
-        "bit",
-        "mean",
-        "time",
-        "thing",
-        "way",
-        "day",
-    }
+    """
+    die dies prints will may can saw left kind lot bit mean time thing way day pair full best old soft
+    loud big little new good great
+    """.split()
 )
 """Words whose emoji pictures another sense: "the battery dies" is no die (🎲), "it prints" no paw
 prints (🐾), "I saw" no saw (🪚), "turn left" no left arrow."""

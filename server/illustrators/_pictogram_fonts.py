@@ -1,18 +1,12 @@
-"""Finding the pictogram illustrator's two fonts, and which glyphs the pictogram font has.
-
-Both are Debian packages: Symbola (``fonts-symbola``) draws emoji as monochrome line art, which
-prints crisply on thermal paper where colour emoji would dither to grey mud; DejaVu Sans
-(``fonts-dejavu-core``) sets the caption.
+"""Finding the pictogram illustrator's caption font: DejaVu Sans Bold (Debian's
+``fonts-dejavu-core``), whose heavy strokes survive the printer's 1-bit dithering.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from fontTools.ttLib import TTFont, TTLibError
 
 from server.illustrators import IllustrationError
 
@@ -55,14 +49,6 @@ class FontSpec:
         )
 
 
-SYMBOLA = FontSpec(
-    description="Symbola pictogram",
-    file_names=("Symbola_hint.ttf", "Symbola.ttf", "Symbola.otf"),
-    usual_path=Path("/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf"),
-    environment_variable="VOXPRINT_SYMBOLA_FONT",
-    debian_package="fonts-symbola",
-)
-
 DEJAVU_SANS = FontSpec(
     description="DejaVu Sans caption",
     file_names=("DejaVuSans-Bold.ttf",),
@@ -70,18 +56,3 @@ DEJAVU_SANS = FontSpec(
     environment_variable="VOXPRINT_CAPTION_FONT",
     debian_package="fonts-dejavu-core",
 )
-
-
-@functools.cache
-def mapped_code_points(font_path: Path) -> frozenset[int]:
-    """Every code point the font's character map assigns a glyph to (read once per font).
-
-    The cmap is the font's own statement of what it draws. Comparing rendered bitmaps against the
-    ``.notdef`` box instead would guess, and guess wrong for glyphs that are legitimately blank
-    or box-like (□, ⬜) and for fonts whose ``.notdef`` is empty.
-    """
-    try:
-        with TTFont(font_path, lazy=True) as font:
-            return frozenset(font.getBestCmap() or {})
-    except (OSError, TTLibError) as error:
-        raise IllustrationError(f"cannot read the font {font_path}: {error}") from error

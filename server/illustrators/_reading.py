@@ -29,8 +29,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from server.illustrators._curated_words import ACTIONS, MISLEADING_WORDS
-from server.illustrators._emoji_index import KEYWORD, glyph_named, word_index
+from server.illustrators._curated_words import ACTIONS, MISLEADING_WORDS, SYNONYMS
+from server.illustrators._emoji_index import ALIAS, glyph_named, word_index
 from server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
 
 MAX_COPIES = 6
@@ -189,24 +189,33 @@ class _Reader:
     def is_verb(self, words: list[str], position: int, after_thing: bool) -> bool:
         word = words[position]
         lemmas = self.wordnet.lemmas(word, VERB)
-        if not lemmas:
+        if not lemmas or word in SYNONYMS:
             return False
         previous = words[position - 1] if position else ""
+        following = words[position + 1] if position + 1 < len(words) else ""
         if previous in _DETERMINERS or _count_of(previous) is not None:
             return False
-        if previous in _VERB_CUES or not self.wordnet.lemmas(word, NOUN):
+        if previous in _VERB_CUES or following in _DETERMINERS or not self.wordnet.lemmas(word, NOUN):
             return True
         inflected = word not in lemmas
-        after_plural = after_thing and previous not in self.wordnet.lemmas(previous, NOUN)
+        if inflected and position == 0 and word.endswith("ing"):
+            return True  # "reading a book", "jumping on the bed"
+        previous_lemmas = self.wordnet.lemmas(previous, NOUN)
+        after_plural = bool(previous_lemmas) and previous not in previous_lemmas
         return after_thing and (inflected or after_plural)
 
     def is_noun(self, words: list[str], position: int) -> bool:
+        """A noun, unless it can describe and stands where a description would ("a red chair")."""
         word = words[position]
         if not self.wordnet.lemmas(word, NOUN):
             return False
+        if not (self.wordnet.lemmas(word, ADJECTIVE) or self.wordnet.lemmas(word, ADVERB)):
+            return True
         previous = words[position - 1] if position else ""
-        describes = self.wordnet.lemmas(word, ADJECTIVE) or self.wordnet.lemmas(word, ADVERB)
-        return not describes or previous in _DETERMINERS or _count_of(previous) is not None
+        following = words[position + 1] if position + 1 < len(words) else ""
+        before_noun = bool(following) and bool(self.wordnet.lemmas(following, NOUN))
+        after_determiner = previous in _DETERMINERS or _count_of(previous) is not None
+        return after_determiner and not before_noun
 
     def act(self, word: str) -> None:
         if self.action is not None:
@@ -224,13 +233,14 @@ class _Reader:
         return glyph
 
     def category(self, lemmas: list[str]) -> str | None:
-        """The nearest synonym or kind of these nouns that names an emoji by name, alias or keyword."""
+        """The nearest synonym or kind of these nouns that names an emoji by name or alias (a keyword
+        is too loose a link to follow from a category: "hero" sandwich is no superhero)."""
         for lemma in lemmas:
             nearest: dict[int, list[str]] = {}
             for distance, synset in self.wordnet.kinds_of(lemma, CATEGORY_SENSES, CATEGORY_DEPTH):
                 nearest.setdefault(distance, []).extend(synset.words)
             for words in nearest.values():
-                if (glyph := self.best(words, worst_tier=KEYWORD)) is not None:
+                if (glyph := self.best(words, worst_tier=ALIAS)) is not None:
                     return glyph
         return None
 
@@ -253,6 +263,7 @@ class _Reader:
                 glyph, size = phrase
                 self.nouns.append(" ".join(words[position : position + size]))
             elif word in STOP_WORDS or word in MISLEADING_WORDS:
+                after_thing = False
                 position += 1
                 continue
             elif self.is_verb(words, position, after_thing):
@@ -280,6 +291,8 @@ class _Reader:
             position += size
 
     def reading(self) -> Reading:
+        if self.action is not None and self.action.glyph in self.counts:
+            self.action = None  # "reading a book" needs one book, not a book and a book
         room = MAX_GLYPHS - (1 if self.action else 0)
         kinds = [glyph for glyph, count in self.counts.items() if count > 0][:room]
         room -= len(kinds)
