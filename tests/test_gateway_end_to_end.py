@@ -247,7 +247,7 @@ async def test_raw_pcm_from_esphome_style_firmware_becomes_a_job(server_factory,
             [job] = (await client.list()).jobs
             job = await client.wait(job.id, timeout=DEVICE_TIMEOUT)
         assert "penguin" in job.transcript.lower()
-        assert job.request_id.startswith("gw-raw:127.0.0.1:")
+        assert job.filename.startswith("raw-127.0.0.1-")
 
 
 @pytest.mark.slow
@@ -268,12 +268,12 @@ async def test_a_recording_made_while_the_server_is_down_is_submitted_once_it_is
 
 @pytest.mark.slow
 async def test_a_recording_replayed_to_a_restarted_gateway_maps_to_the_same_job(
-    server_factory, speech_wav: Path
+    server_factory, speech_wav: Path, tmp_path: Path
 ) -> None:
     server = server_factory()
     results = []
-    for _ in range(2):  # a fresh gateway each time: nothing remembered but the request id
-        async with running_gateway(server.target) as gateway:
+    for _ in range(2):  # a fresh gateway each time: nothing remembered but its state dir's secret
+        async with running_gateway(server.target, state_dir=tmp_path / "gateway-state") as gateway:
             device = SimulatedDevice(gateway.address, device_id=0xC, session_id=0x5EED, speed=PLAYBACK_SPEED)
             results.append(await device.run(read_wav(speech_wav), timeout=DEVICE_TIMEOUT))
 

@@ -238,6 +238,59 @@ def test_random_bytes_after_a_valid_header_never_raise_anything_but_protocol_err
         pass
 
 
+# Device authentication: an HMAC-SHA256 tag over the whole datagram, option bit TAGGED.
+
+SECRET = bytes(range(32))
+KEYS = {DEVICE: SECRET}
+
+
+@pytest.mark.parametrize("message", [audio(), Query(DEVICE, SESSION), Resend(DEVICE, SESSION, (1, 2))])
+def test_a_tagged_datagram_round_trips_with_the_devices_key(message: protocol.Message) -> None:
+    datagram = protocol.encode(message, SECRET)
+    assert datagram[7] & protocol.Option.TAGGED
+    assert protocol.decode(datagram, KEYS) == message
+
+
+def test_without_keys_a_tag_is_skipped_so_tagged_and_untagged_devices_both_work() -> None:
+    assert protocol.decode(protocol.encode(audio(), SECRET)) == protocol.decode(protocol.encode(audio()))
+
+
+def test_with_keys_an_untagged_datagram_is_refused() -> None:
+    assert reason_with_keys(protocol.encode(audio())) is DropReason.UNTAGGED
+
+
+def test_with_keys_a_datagram_changed_after_tagging_is_refused() -> None:
+    datagram = bytearray(protocol.encode(audio(), SECRET))
+    datagram[protocol.AUDIO_HEADER_SIZE] ^= 0x01
+    assert reason_with_keys(bytes(datagram)) is DropReason.BAD_TAG
+
+
+def test_with_keys_a_datagram_tagged_with_another_secret_is_refused() -> None:
+    assert reason_with_keys(protocol.encode(audio(), bytes(32))) is DropReason.BAD_TAG
+
+
+def test_with_keys_a_device_without_a_key_is_refused() -> None:
+    assert reason_with_keys(protocol.encode(audio(device_id=DEVICE + 1), SECRET)) is DropReason.UNKNOWN_DEVICE
+
+
+def test_with_keys_a_tagged_datagram_with_its_option_bit_cleared_is_refused() -> None:
+    datagram = bytearray(protocol.encode(Query(DEVICE, SESSION), SECRET))
+    datagram[7] = 0
+    assert reason_with_keys(bytes(datagram)) is DropReason.UNTAGGED
+
+
+def test_a_tagged_job_notice_cuts_its_text_to_leave_room_for_the_tag() -> None:
+    datagram = protocol.encode(JobNotice(DEVICE, SESSION, JOB, 6, "x" * 2000), SECRET)
+    assert len(datagram) == protocol.MAX_DATAGRAM_SIZE
+    assert protocol.decode(datagram, KEYS).text == "x" * (protocol.MAX_JOB_TEXT - protocol.TAG_SIZE)
+
+
+def reason_with_keys(datagram: bytes) -> DropReason:
+    with pytest.raises(ProtocolError) as refused:
+        protocol.decode(datagram, KEYS)
+    return refused.value.reason
+
+
 # The delivery protocol, gateway side: numbered chunks, RESEND, ACK, retention.
 
 DEVICE_ADDRESS = ("127.0.0.1", 40000)
