@@ -13,12 +13,15 @@ import rasterizer
 from server.auth import BearerTokenInterceptor, token_from_environment
 from server.config import Settings
 from server.events import JobEvents
+from server.events.postgres import PostgresChangeListener
 from server.illustrators import Illustrator, create_illustrator
-from server.media import MediaStore
+from server.media import open_media
 from server.messages import job_to_proto
 from server.pipeline import Pipeline
+from server.replica import Replica
 from server.service import VoxprintService
-from server.store import JobStore, open_database
+from server.store import DatabaseAccess, JobQueue, JobStore, open_database
+from server.store.database import redacted
 from server.transcribers import Transcriber, create_transcriber
 from server.workers import WorkerPool
 from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
@@ -44,30 +47,43 @@ class VoxprintServer:
         self.port: int | None = None
 
     async def start(self) -> int:
-        """Open the store, resume unfinished jobs, start serving; returns the bound port."""
+        """Open the store, resume this replica's unfinished jobs, start serving; returns the bound port."""
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = JobStore(open_database(settings.resolved_database_url))
-        media = MediaStore(settings.media_dir)
+        self.replica = Replica(settings.data_dir)
+        database_url = settings.resolved_database_url
+        self.access = DatabaseAccess(open_database(database_url, pool_size=settings.db_pool_size))
+        self.store = JobStore(self.access)
+        self.queue = JobQueue(self.access, self.replica.id, settings.lease_seconds)
+        media = open_media(settings.media_url, settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
+        self.listener = None
+        if self.access.postgres:
+            self.listener = PostgresChangeListener(database_url, events, self.store.get, job_to_proto)
+            await asyncio.to_thread(self.listener.start)
         pipeline = Pipeline(
-            self.store,
+            self.queue,
             media,
             self.transcriber,
             self.illustrator,
             on_change=lambda job: events.publish(job_to_proto(job)),
         )
-        self.workers = WorkerPool(self.store, pipeline, settings.workers)
+        self.workers = WorkerPool(self.queue, pipeline, settings.workers)
 
-        resumed = self.store.release_all_claims()
+        resumed = await asyncio.to_thread(self.queue.release_own_claims)
         unfinished = await asyncio.to_thread(self.store.count_unfinished)
+        log.info(
+            "replica %s; database %s; media %s",
+            self.replica.id,
+            redacted(database_url),
+            media.url,
+        )
         log.info(
             "speech-to-text: %s; images: %s; rasterizer: %s",
             self.transcriber.name,
             self.illustrator.name,
             rasterizer.implementation,
         )
-        log.info("%d unfinished job(s) to resume (%d interrupted mid-stage)", unfinished, resumed)
+        log.info("%d unfinished job(s) in the queue (%d of them resumed from this replica)", unfinished, resumed)
 
         options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -112,7 +128,10 @@ class VoxprintServer:
         finished = await asyncio.to_thread(self.workers.stop, grace)
         if not finished:
             log.warning("stopping with jobs mid-stage; they resume on the next start")
-        self.store.close()
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
+        self.access.close()
+        self.replica.close()
         log.info("voxprint stopped")
 
     async def wait(self) -> None:

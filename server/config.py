@@ -17,10 +17,19 @@ MIB = 1024 * 1024
 class Settings:
     listen: str = "127.0.0.1:50051"
     data_dir: Path = field(default_factory=lambda: Path("voxprint-data"))
-    # A peewee db_url ("sqlite:///path.db", "postgresql://..."); None = SQLite in data_dir.
+    # "sqlite:///path.db" or "postgresql://user@host/db"; None = SQLite in data_dir.
     database_url: str | None = None
+    # Connections this replica may hold at once (a LISTEN connection comes on top on PostgreSQL).
+    db_pool_size: int = 8
+    # "file:///path" or "s3://bucket/prefix" (boto3, configured by the AWS_* environment);
+    # None = data_dir/media.
+    media_url: str | None = None
+    # How long a claim holds without a heartbeat; a dead replica's jobs are taken over after it.
+    lease_seconds: float = 30.0
     workers: int = 2
     max_upload_bytes: int = 25 * MIB
+    # Longer recordings are refused at Submit (and never decoded past this point).
+    max_audio_seconds: float = 60.0
     # PEM files; with both set the server speaks TLS instead of plaintext.
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import peewee
 
 from server.app import VoxprintServer
 from server.config import Settings
+from server.media import MediaError
+from server.replica import DataDirInUse
+
+STARTUP_ERRORS = (DataDirInUse, MediaError, ValueError, peewee.OperationalError, OSError)
 
 defaults = Settings()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +37,11 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
     type=click.Path(file_okay=False, path_type=Path),
 )
 @_option(
-    "--database", "VOXPRINT_DATABASE", "Database URL (peewee db_url); default: SQLite in the data dir.", default=None
+    "--database",
+    "VOXPRINT_DATABASE",
+    "sqlite:///PATH or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (replicas share one); "
+    "default: SQLite in the data dir.",
+    default=None,
 )
 @_option(
     "--tls-cert",
@@ -49,6 +58,27 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
 )
 @_option(
+    "--db-pool-size",
+    "VOXPRINT_DB_POOL_SIZE",
+    "Database connections this replica may hold at once (PostgreSQL adds one for LISTEN).",
+    default=defaults.db_pool_size,
+    type=click.IntRange(1, 100),
+)
+@_option(
+    "--media-url",
+    "VOXPRINT_MEDIA_URL",
+    "Where recordings and pictures live: file:///path or s3://BUCKET/PREFIX (AWS_* environment); "
+    "default: media/ in the data dir.",
+    default=None,
+)
+@_option(
+    "--lease-seconds",
+    "VOXPRINT_LEASE_SECONDS",
+    "How long a job claim holds without a heartbeat; a dead replica's jobs are taken over after it.",
+    default=defaults.lease_seconds,
+    type=click.FloatRange(min=1),
+)
+@_option(
     "--workers", "VOXPRINT_WORKERS", "Jobs processed at once.", default=defaults.workers, type=click.IntRange(1, 64)
 )
 @_option(
@@ -57,6 +87,13 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
     "Largest accepted recording.",
     default=defaults.max_upload_bytes,
     type=click.IntRange(1),
+)
+@_option(
+    "--max-audio-seconds",
+    "VOXPRINT_MAX_AUDIO_SECONDS",
+    "Longest accepted recording, in seconds.",
+    default=defaults.max_audio_seconds,
+    type=click.FloatRange(min=1),
 )
 @_option(
     "--transcriber",
@@ -154,7 +191,12 @@ def main(log_level: str, **options) -> None:
     except ValueError as error:
         # A backend that cannot be built (unknown name, cloud backend chosen without its key).
         raise click.UsageError(str(error)) from None
-    asyncio.run(_serve(server))
+    try:
+        asyncio.run(_serve(server))
+    except STARTUP_ERRORS as error:
+        # Said in one line, as an operator needs it: the data dir is taken, the database or the
+        # media storage cannot be reached, a URL is malformed.
+        raise click.ClickException(f"cannot start: {error}") from None
 
 
 def _settings_fields(options: dict) -> dict:

@@ -4,10 +4,12 @@
                       │                               │                   │
                       └─▶ FAILED               COMPLETED with error ◀─────┘
 
-Every arrow is a committed database write followed by an event to Watch subscribers. A job
-resumes from its last finished stage: a stored transcript is never recomputed, a stored picture
-never regenerated. A failed transcription fails the job; a failed picture (or raster) keeps the
-transcript and completes the job with the error recorded, as the original design had it.
+Every arrow is a committed database write, fenced by this worker's claim (``server.store.queue``),
+followed by an event to Watch subscribers. A job resumes from its last finished stage: a stored
+transcript is never recomputed, a stored picture never regenerated. A failed transcription fails
+the job; a failed picture (or raster) keeps the transcript and completes the job with the error
+recorded, as the original design had it. A worker that loses its claim mid-stage stops at its
+next write (``LeaseLost``) and removes the picture it stored under its own attempt's key.
 """
 
 from __future__ import annotations
@@ -22,11 +24,19 @@ from typing import Any
 import rasterizer
 from server.illustrators import IllustrationError, Illustrator
 from server.images import BadImage, Picture, as_png
-from server.media import MediaStore
-from server.store import Job, JobStore, Stage, State
+from server.media import Media, MediaError
+from server.store import Job, JobQueue, LeaseLost, Stage, State
 from server.transcribers import Transcriber, TranscriptionError
 
 log = logging.getLogger(__name__)
+
+
+# How each stage's failures begin in the job's error message.
+FAILURE_PREFIX = {
+    Stage.TRANSCRIBE: "speech-to-text failed",
+    Stage.ILLUSTRATE: "image generation failed",
+    Stage.RASTERIZE: "rasterizing failed",
+}
 
 
 class StageFailed(Exception):
@@ -35,8 +45,8 @@ class StageFailed(Exception):
 
 @dataclass
 class Pipeline:
-    store: JobStore
-    media: MediaStore
+    queue: JobQueue
+    media: Media
     transcriber: Transcriber
     illustrator: Illustrator
     # Called with every committed version of a job (the server forwards it to Watch streams).
@@ -58,18 +68,23 @@ class Pipeline:
         if job.image_path is None:
             job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
             try:
-                (picture, image_path), seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
+                (picture, image_key), seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
             except StageFailed as failure:
                 return self._fail(job, State.COMPLETED, Stage.ILLUSTRATE, failure)
-            job = self._advance(
-                job,
-                State.RASTERIZING,
-                image_path=image_path,
-                image_width=picture.width,
-                image_height=picture.height,
-                image_size=len(picture.png),
-                timings=_with_timing(job, Stage.ILLUSTRATE, seconds),
-            )
+            try:
+                job = self._advance(
+                    job,
+                    State.RASTERIZING,
+                    image_path=image_key,
+                    image_width=picture.width,
+                    image_height=picture.height,
+                    image_size=len(picture.png),
+                    timings=_with_timing(job, Stage.ILLUSTRATE, seconds),
+                )
+            except LeaseLost:
+                # Another worker holds the job now; its picture, not ours, is the one to publish.
+                self.media.delete(image_key)
+                raise
             fresh_png = picture.png
         elif job.state_enum != State.RASTERIZING:
             job = self._advance(job, State.RASTERIZING)
@@ -78,23 +93,26 @@ class Pipeline:
             raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_png))
         except StageFailed as failure:
             return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
-        return self._advance(
+        job = self.queue.complete_with_raster(
             job,
-            State.COMPLETED,
-            raster=raster.data,
+            raster.data,
+            state=State.COMPLETED.value,
             raster_width=raster.width,
             raster_height=raster.height,
             raster_bytes_per_row=raster.bytes_per_row,
             timings=_with_timing(job, Stage.RASTERIZE, seconds),
         )
+        self.on_change(job)
+        return job
 
     def _transcribe(self, job: Job) -> str:
         try:
-            transcript = self.transcriber.transcribe(self.media.path(job.audio_path)).strip()
+            with self.media.local_copy(job.audio_path) as recording:
+                transcript = self.transcriber.transcribe(recording).strip()
         except TranscriptionError as error:
-            raise StageFailed(f"speech-to-text failed: {error}") from error
+            raise StageFailed(f"{FAILURE_PREFIX[Stage.TRANSCRIBE]}: {error}") from error
         if not transcript:
-            raise StageFailed("speech-to-text failed: no speech found in the recording")
+            raise StageFailed(f"{FAILURE_PREFIX[Stage.TRANSCRIBE]}: no speech found in the recording")
         return transcript
 
     def _illustrate(self, job: Job) -> tuple[Picture, str]:
@@ -103,16 +121,19 @@ class Pipeline:
         try:
             picture = as_png(self.illustrator.illustrate(job.transcript))
         except (IllustrationError, BadImage) as error:
-            raise StageFailed(f"image generation failed: {error}") from error
-        return picture, self.media.save_image(job.id, picture.png)
+            raise StageFailed(f"{FAILURE_PREFIX[Stage.ILLUSTRATE]}: {error}") from error
+        # Keyed by the attempt: a worker that lost its claim can never overwrite the winner's picture.
+        image_key = f"image/{job.id}-{job.attempt}.png"
+        self.media.put(image_key, picture.png)
+        return picture, image_key
 
     def _rasterize(self, job: Job, png: bytes | None) -> rasterizer.Raster:
         """Rasterize the picture just made, or, for a resumed job, the one stored earlier."""
         try:
-            picture = png if png is not None else self.media.read(job.image_path)
+            picture = png if png is not None else self.media.get(job.image_path)
             return rasterizer.rasterize(picture, width=job.width, dither=job.dither)
         except ValueError as error:
-            raise StageFailed(f"rasterizing failed: {error}") from error
+            raise StageFailed(f"{FAILURE_PREFIX[Stage.RASTERIZE]}: {error}") from error
 
     def _timed(self, stage: Stage, job: Job, work: Callable[[Job], Any]) -> tuple[Any, float]:
         started = time.perf_counter()
@@ -121,6 +142,9 @@ class Pipeline:
         except StageFailed:
             log.info("job %s %s failed after %.2f s", job.id, stage.value, time.perf_counter() - started)
             raise
+        except MediaError as error:
+            log.warning("job %s %s: storage failed: %s", job.id, stage.value, error)
+            raise StageFailed(f"{FAILURE_PREFIX[stage]}: {error}") from error
         except Exception as error:
             # A bug or an environment problem (disk full, ...): keep the traceback in the log, give
             # the user a message that names the stage without internals.
@@ -131,7 +155,7 @@ class Pipeline:
         return result, seconds
 
     def _advance(self, job: Job, state: State, **changes: Any) -> Job:
-        job = self.store.update(job, state=state.value, **changes)
+        job = self.queue.update(job, state=state.value, **changes)
         self.on_change(job)
         return job
 

@@ -25,7 +25,7 @@ import rasterizer
 from server import audio
 from server.config import Settings
 from server.events import JobEvents
-from server.media import MediaStore
+from server.media import Media, MediaError, MediaFull, MediaMissing
 from server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
 from server.store import DuplicateRequest, Job, JobStore, NewJob, State
 from voxprint.v1 import voxprint_pb2 as pb
@@ -38,6 +38,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 IO_THREADS = 32
+# A Watch stream that hears nothing for this long re-reads its job.
+WATCH_RECHECK_SECONDS = 15.0
 
 T = TypeVar("T")
 
@@ -78,7 +80,7 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
         self,
         settings: Settings,
         store: JobStore,
-        media: MediaStore,
+        media: Media,
         events: JobEvents,
         on_submitted: Callable[[], None],
     ) -> None:
@@ -143,11 +145,17 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
         self, recording: bytes, metadata: pb.SubmitMetadata, request_id: str | None, width: int, dither: str
     ) -> Job:
         try:
-            info = audio.inspect(recording)
+            info = audio.inspect(recording, max_seconds=self.settings.max_audio_seconds)
         except audio.InvalidAudio as error:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from error
         job_id = uuid.uuid4()
-        audio_path = self.media.save_audio(job_id, recording, info.extension)
+        audio_path = f"audio/{job_id}.{info.extension}"
+        try:
+            self.media.put(audio_path, recording)
+        except MediaFull as error:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"cannot store the recording: {error}") from error
+        except MediaError as error:
+            raise RequestError(grpc.StatusCode.UNAVAILABLE, f"cannot store the recording: {error}") from error
         new = NewJob(
             request_id=request_id,
             filename=Path(metadata.filename).name[:255],
@@ -162,10 +170,10 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
             return self.store.create(new, job_id)
         except DuplicateRequest:
             # A concurrent retry with the same request id won the race: answer with its job.
-            self.media.discard(audio_path)
+            self.media.delete(audio_path)
             return self.store.by_request_id(request_id)
         except BaseException:
-            self.media.discard(audio_path)
+            self.media.delete(audio_path)
             raise
 
     def _print_options(self, options: pb.PrintOptions) -> tuple[int, str]:
@@ -190,7 +198,12 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
             yield pb.JobEvent(job=snapshot, snapshot=True)
             last = snapshot
             while last.state not in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED):
-                change = await changes.get()
+                try:
+                    change = await asyncio.wait_for(changes.get(), WATCH_RECHECK_SECONDS)
+                except TimeoutError:
+                    # A safety net under the event bus: a notice lost with a dropped connection
+                    # delays an event by at most this long instead of hanging the stream.
+                    change = job_to_proto(await self._existing_job(job_id))
                 if change.version > last.version:
                     yield pb.JobEvent(job=change)
                     last = change
@@ -210,14 +223,24 @@ class VoxprintService(voxprint_pb2_grpc.VoxprintServicer):
         job = self._existing_job_sync(job_id)
         _require_result(job, needs_raster=format != pb.FORMAT_PNG)
         if format == pb.FORMAT_PNG:
+            try:
+                picture = self.media.get(job.image_path)
+            except MediaMissing:
+                raise RequestError(
+                    grpc.StatusCode.DATA_LOSS, f"the picture of job {job_id} is missing from the media storage"
+                ) from None
+            except MediaError as error:
+                raise RequestError(
+                    grpc.StatusCode.UNAVAILABLE, f"cannot read the picture of job {job_id}: {error}"
+                ) from error
             return pb.FetchResponse(
-                data=self.media.read(job.image_path),
-                content_type="image/png",
-                width=job.image_width,
-                height=job.image_height,
+                data=picture, content_type="image/png", width=job.image_width, height=job.image_height
             )
+        raster_bytes = self.store.raster_of(job_id)
+        if raster_bytes is None:
+            raise RequestError(grpc.StatusCode.DATA_LOSS, f"the raster of job {job_id} is missing from the database")
         raster = rasterizer.Raster(
-            data=bytes(job.raster),
+            data=raster_bytes,
             width=job.raster_width,
             height=job.raster_height,
             bytes_per_row=job.raster_bytes_per_row,
@@ -273,7 +296,7 @@ def _require_result(job: Job, *, needs_raster: bool) -> None:
     state = job.state_enum
     if state is State.FAILED:
         raise RequestError(grpc.StatusCode.FAILED_PRECONDITION, f"job failed, there is no image: {job.error}")
-    missing = job.image_path is None or (needs_raster and job.raster is None)
+    missing = job.image_path is None or (needs_raster and not job.has_raster)
     if missing and state is State.COMPLETED:
         raise RequestError(
             grpc.StatusCode.FAILED_PRECONDITION,

@@ -1,25 +1,32 @@
-"""A bounded pool of worker threads that claim jobs from the store and run the pipeline.
+"""A bounded pool of worker threads that claim jobs from the queue and run the pipeline.
 
 Workers are threads because every stage blocks (speech model, HTTP calls, Pillow, the Cython
 kernel — which releases the GIL). They sleep on an event that Submit sets, and also look for
-work every ``poll_interval`` seconds so a job is never stranded by a missed wake-up.
+work every ``poll_interval`` seconds, which is also how jobs submitted to another replica, or
+left by a dead one whose leases ran out, are found. One more thread renews this replica's leases
+every ``lease/3`` seconds.
+
+A worker survives any error: a database or storage failure is logged, the job's claim is given
+back (or, if even that fails, left to expire), and the worker backs off before it looks again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
 from server.pipeline import Pipeline
-from server.store import JobStore
+from server.store import Job, JobQueue, LeaseLost
 
 log = logging.getLogger(__name__)
 
+# Seconds a worker waits after an unexpected error before it claims again, doubling to the last.
+ERROR_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
+
 
 class WorkerPool:
-    def __init__(self, store: JobStore, pipeline: Pipeline, size: int, poll_interval: float = 1.0) -> None:
-        self.store = store
+    def __init__(self, queue: JobQueue, pipeline: Pipeline, size: int, poll_interval: float = 1.0) -> None:
+        self.queue = queue
         self.pipeline = pipeline
         self.poll_interval = poll_interval
         self._wake = threading.Event()
@@ -27,12 +34,12 @@ class WorkerPool:
         self._threads = [
             threading.Thread(target=self._work, name=f"voxprint-worker-{n}", daemon=True) for n in range(size)
         ]
-        # Distinguishes this process's claims from a crashed predecessor's.
-        self._owner = uuid.uuid4().hex
+        self._heartbeat = threading.Thread(target=self._renew_leases, name="voxprint-heartbeat", daemon=True)
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        self._heartbeat.start()
 
     def notify(self) -> None:
         """There may be new work (called after a Submit commits)."""
@@ -41,29 +48,57 @@ class WorkerPool:
     def stop(self, timeout: float) -> bool:
         """Take no new jobs; wait up to ``timeout`` s for running ones. True if all finished.
 
-        A job still running after the timeout stays claimed in the database; the next start
-        releases the claim and resumes it from its last finished stage.
+        A job still running after the timeout stays claimed; the next start of this replica
+        resumes it at once, or another replica takes it over when the lease expires.
         """
         self._stopping.set()
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
-        return not any(thread.is_alive() for thread in self._threads)
+        finished = not any(thread.is_alive() for thread in self._threads)
+        self._heartbeat.join(timeout)
+        return finished
 
     def _work(self) -> None:
+        failures = 0
         while not self._stopping.is_set():
             # Clear before looking, so a Submit that commits after the look still wakes us.
             self._wake.clear()
-            job = self.store.claim_next(self._owner)
-            if job is None:
-                self._wake.wait(self.poll_interval)
-                continue
             try:
-                self.pipeline.run(job)
+                found = self._claim_and_run()
+                failures = 0
             except Exception:
-                # The pipeline records stage failures itself; this is a database or programming
-                # error. Leave the job claimed (it resumes on restart) rather than spin on it.
-                log.exception("job %s: worker error; it will resume on the next start", job.id)
+                log.exception("worker error; backing off before the next claim")
+                self._stopping.wait(ERROR_BACKOFF[min(failures, len(ERROR_BACKOFF) - 1)])
+                failures += 1
                 continue
-            self.store.release(job)
-        self.store.close()
+            if not found:
+                self._wake.wait(self.poll_interval)
+
+    def _claim_and_run(self) -> bool:
+        job = self.queue.claim_next()
+        if job is None:
+            return False
+        try:
+            self.pipeline.run(job)
+        except LeaseLost as lost:
+            log.warning("%s; leaving the job to the worker that holds it", lost)
+            return True
+        finally:
+            self._release_quietly(job)
+        return True
+
+    def _release_quietly(self, job: Job) -> None:
+        try:
+            self.queue.release(job)
+        except Exception:
+            # The claim expires by itself; the job is taken over then.
+            log.exception("job %s: could not release the claim; it will expire", job.id)
+
+    def _renew_leases(self) -> None:
+        interval = self.queue.lease.total_seconds() / 3
+        while not self._stopping.wait(interval):
+            try:
+                self.queue.heartbeat()
+            except Exception:
+                log.exception("could not renew this replica's leases; retrying in %.1f s", interval)

@@ -41,6 +41,11 @@ class RunningServer:
     def _call(self, coroutine, timeout: float = 120):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
+    def stored_media(self, folder: str) -> list[Path]:
+        """The files in one folder ("audio", "image") of the server's local media directory."""
+        directory = self.settings.media_dir / folder
+        return sorted(directory.iterdir()) if directory.exists() else []
+
     def stop(self) -> None:
         """Shut the server down as SIGTERM would; calling it again does nothing."""
         if self.stopped:

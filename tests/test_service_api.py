@@ -138,18 +138,18 @@ def test_resubmitting_a_request_id_returns_the_same_job_and_stores_nothing_new(s
     again = service.stub.Submit(submit_requests(RECORDING, request_id="device-7/session-42"))
     assert again.id == first.id
     assert len(service.stub.ListJobs(pb.ListJobsRequest()).jobs) == 1
-    assert len(list((service.settings.media_dir / "audio").iterdir())) == 1
+    assert len(service.stored_media("audio")) == 1
 
 
 def test_concurrent_submits_with_one_request_id_make_one_job(service):
     with ThreadPoolExecutor(8) as pool:
         jobs = list(pool.map(lambda _: service.stub.Submit(submit_requests(RECORDING, request_id="same")), range(8)))
     assert len({job.id for job in jobs}) == 1
-    assert len(list((service.settings.media_dir / "audio").iterdir())) == 1
+    assert len(service.stored_media("audio")) == 1
 
 
 def test_recording_larger_than_one_grpc_message_is_accepted(service):
-    recording = wav_bytes(200.0)  # 6.4 MB, over gRPC's 4 MiB default message cap
+    recording = wav_bytes(50.0, rate=48_000, channels=2)  # 9.6 MB, over gRPC's 4 MiB default message cap
     job = service.stub.Submit(submit_requests(recording, chunk_size=1024 * 1024))
     assert job.audio_size_bytes == len(recording)
 
@@ -161,7 +161,7 @@ def test_upload_over_the_size_limit_is_resource_exhausted_and_leaves_nothing(ser
     error = rpc_error(lambda: small.stub.Submit(submit_requests(wav_bytes(1.0), chunk_size=4096)))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "10000 bytes" in error.details()
     assert not small.stub.ListJobs(pb.ListJobsRequest()).jobs
-    assert not any((small.settings.media_dir / "audio").iterdir())
+    assert small.stored_media("audio") == []
 
 
 @pytest.mark.parametrize(
@@ -253,11 +253,12 @@ def test_image_that_does_not_decode_is_an_image_failure(server_factory):
 
 def test_picture_that_cannot_be_stored_is_an_image_failure_not_a_stuck_job(service):
     image_folder = service.settings.media_dir / "image"
-    shutil.rmtree(image_folder)
+    shutil.rmtree(image_folder, ignore_errors=True)
+    image_folder.parent.mkdir(parents=True, exist_ok=True)
     image_folder.write_text("a file where the folder should be")
     job = finished(service.stub, service.stub.Submit(submit_requests(RECORDING)).id)
     assert job.state == pb.JOB_STATE_COMPLETED and job.transcript == "a cat and a dog"
-    assert job.error_stage == pb.STAGE_ILLUSTRATE and job.error.startswith("internal error during illustrate")
+    assert job.error_stage == pb.STAGE_ILLUSTRATE and job.error.startswith("image generation failed: media")
 
 
 def test_jpeg_from_a_backend_is_stored_as_png(server_factory):

@@ -1,23 +1,49 @@
-"""Specification of the job store: schema migrations, the claim queue, and paging."""
+"""Specification of the job store and the work queue, on SQLite and on PostgreSQL alike."""
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from collections.abc import Iterator
 
 import peewee
 import pytest
 from playhouse.migrate import migrate as apply_operations
+from playhouse.pool import PooledPostgresqlDatabase
 
-from server import store
-from server.store import JobStore, NewJob, State
+from server.store import DatabaseAccess, JobQueue, JobStore, LeaseLost, NewJob, State, open_database
+from server.store.migrations import MIGRATIONS, migrate, schema_version
+from server.store.models import Job, RasterData
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
-def job_store(tmp_path) -> JobStore:
-    db = store.open_database(f"sqlite:///{tmp_path / 'jobs.db'}")
-    yield JobStore(db)
-    db.close()
+def access(database_url) -> Iterator[DatabaseAccess]:
+    access = DatabaseAccess(open_database(database_url))
+    yield access
+    access.close()
+
+
+@pytest.fixture
+def job_store(access) -> JobStore:
+    return JobStore(access)
+
+
+@pytest.fixture
+def replica(access):
+    """``replica(name, lease_seconds=30)``: the work queue as one replica sees it."""
+
+    def queue(name: str, lease_seconds: float = 30) -> JobQueue:
+        return JobQueue(access, name, lease_seconds)
+
+    return queue
 
 
 def new_job(request_id: str | None = None) -> NewJob:
@@ -33,64 +59,114 @@ def new_job(request_id: str | None = None) -> NewJob:
     )
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(job_store):
-    assert job_store.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert job_store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10_000
+def submit(job_store: JobStore, count: int = 1) -> list[uuid.UUID]:
+    return [job_store.create(new_job(), uuid.uuid4()).id for _ in range(count)]
 
 
-def test_new_database_is_at_the_latest_schema_version(job_store):
-    assert store.schema_version(job_store.db) == len(store.MIGRATIONS)
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_full_sync(tmp_path):
+    access = DatabaseAccess(open_database(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    with access.reading():
+        pragma = lambda name: access.db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert (pragma("journal_mode"), pragma("busy_timeout"), pragma("synchronous")) == ("wal", 10_000, 2)
+    access.close()
 
 
-def test_existing_database_is_upgraded_by_pending_migrations_only(job_store):
-    job_store.create(new_job(), uuid.uuid4())
+def test_new_database_is_at_the_latest_schema_version(access):
+    with access.reading():
+        assert schema_version(access.db) == len(MIGRATIONS)
+
+
+def test_existing_database_is_upgraded_by_pending_migrations_only(access, job_store):
+    submit(job_store)
     applied = []
 
     def add_priority(db, migrator):
         applied.append("priority")
         apply_operations(migrator.add_column("job", "priority", peewee.IntegerField(default=0)))
 
-    store.migrate(job_store.db, [*store.MIGRATIONS, add_priority])
-    store.migrate(job_store.db, [*store.MIGRATIONS, add_priority])
-    columns = {column.name for column in job_store.db.get_columns("job")}
-    assert applied == ["priority"] and "priority" in columns
-    assert store.schema_version(job_store.db) == len(store.MIGRATIONS) + 1
-    assert store.Job.select().count() == 1
+    migrate(access.db, [*MIGRATIONS, add_priority])
+    migrate(access.db, [*MIGRATIONS, add_priority])
+    with access.reading():
+        columns = {column.name for column in access.db.get_columns("job")}
+        assert applied == ["priority"] and "priority" in columns
+        assert schema_version(access.db) == len(MIGRATIONS) + 1
+        assert Job.select().count() == 1
+
+
+def test_a_version_1_database_keeps_its_rasters_when_upgraded(tmp_path):
+    db = peewee.SqliteDatabase(tmp_path / "old.db")
+    migrate(db, MIGRATIONS[:1])
+    job_id = uuid.uuid4()
+    db.execute_sql(
+        "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
+        " audio_duration, width, dither, raster, raster_width, raster_height, raster_bytes_per_row, transcriber,"
+        " illustrator, timings, created_at, updated_at) VALUES (?, NULL, 'completed', 6, 'a.wav', 'audio/wav',"
+        " 'audio/a.wav', 10, 1.0, 8, 'threshold', ?, 8, 1, 1, '', '', '{}', '2026-01-01', '2026-01-01')",
+        (job_id.hex, b"\x81"),
+    )
+    db.close()
+    access = DatabaseAccess(open_database(f"sqlite:///{tmp_path / 'old.db'}"))
+    assert JobStore(access).raster_of(job_id) == b"\x81"
+    assert "raster" not in {column.name for column in access.db.get_columns("job")}
+    access.close()
+
+
+def test_replicas_starting_together_on_an_empty_postgres_database_all_migrate_it(postgres_url):
+    errors: list[BaseException] = []
+    databases = [PooledPostgresqlDatabase(postgres_url, max_connections=2) for _ in range(4)]
+
+    def start(db: peewee.Database) -> None:
+        try:
+            migrate(db)
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(db,)) for db in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with databases[0].connection_context():
+        assert schema_version(databases[0]) == len(MIGRATIONS)
+    for db in databases:
+        db.close_all()
 
 
 def test_duplicate_request_id_is_reported_as_such(job_store):
+    from server.store import DuplicateRequest
+
     job_store.create(new_job("r-1"), uuid.uuid4())
-    with pytest.raises(store.DuplicateRequest):
+    with pytest.raises(DuplicateRequest):
         job_store.create(new_job("r-1"), uuid.uuid4())
 
 
-def test_update_bumps_the_version_each_time(job_store):
-    job = job_store.create(new_job(), uuid.uuid4())
-    job = job_store.update(job, state=State.TRANSCRIBING.value)
-    job = job_store.update(job, state=State.TRANSCRIBED.value, transcript="hi")
-    assert (job.version, job.state, job.transcript) == (3, "transcribed", "hi")
+def test_each_write_bumps_the_version(job_store, replica):
+    submit(job_store)
+    queue = replica("a")
+    job = queue.claim_next()
+    job = queue.update(job, state=State.TRANSCRIBING.value)
+    job = queue.update(job, state=State.TRANSCRIBED.value, transcript="hi")
+    assert (job.version, job_store.get(job.id).transcript) == (3, "hi")
 
 
-def test_claims_take_oldest_first_and_never_the_same_job_twice(job_store):
-    created = [job_store.create(new_job(), uuid.uuid4()).id for _ in range(3)]
-    claimed = [
-        job_store.claim_next("worker-a").id,
-        job_store.claim_next("worker-b").id,
-        job_store.claim_next("worker-a").id,
-    ]
-    assert claimed == created and job_store.claim_next("worker-b") is None
+def test_claims_take_oldest_first_and_never_the_same_job_twice(job_store, replica):
+    created = submit(job_store, 3)
+    a, b = replica("a"), replica("b")
+    claimed = [a.claim_next().id, b.claim_next().id, a.claim_next().id]
+    assert claimed == created and b.claim_next() is None
 
 
-def test_concurrent_claimers_split_the_jobs_without_overlap(job_store):
-    for _ in range(40):
-        job_store.create(new_job(), uuid.uuid4())
+def test_concurrent_claimers_split_the_jobs_without_overlap(job_store, replica):
+    submit(job_store, 40)
     taken: list[uuid.UUID] = []
+    queues = [replica(f"r{n}") for n in range(4)]
 
-    def claim_all(owner: str) -> None:
-        while (job := job_store.claim_next(owner)) is not None:
+    def claim_all(queue: JobQueue) -> None:
+        while (job := queue.claim_next()) is not None:
             taken.append(job.id)
 
-    workers = [threading.Thread(target=claim_all, args=(f"w{n}",)) for n in range(4)]
+    workers = [threading.Thread(target=claim_all, args=(queue,)) for queue in queues]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -98,22 +174,89 @@ def test_concurrent_claimers_split_the_jobs_without_overlap(job_store):
     assert len(taken) == 40 == len(set(taken))
 
 
-def test_terminal_jobs_are_never_claimed(job_store):
-    job = job_store.create(new_job(), uuid.uuid4())
-    job_store.update(job, state=State.FAILED.value)
-    assert job_store.claim_next("w") is None
+def test_postgres_claimers_never_lose_a_race_thanks_to_skip_locked(postgres_url):
+    access = DatabaseAccess(open_database(postgres_url))
+    submit(JobStore(access), 60)
+    queues = [JobQueue(access, f"r{n}") for n in range(6)]
+    threads = [threading.Thread(target=lambda q=queue: [None for _ in iter(q.claim_next, None)]) for queue in queues]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(queue.lost_races for queue in queues) == 0
+    access.close()
 
 
-def test_restart_releases_claims_of_unfinished_jobs(job_store):
-    job = job_store.create(new_job(), uuid.uuid4())
-    job_store.claim_next("crashed-process")
-    assert job_store.claim_next("new-process") is None
-    assert job_store.release_all_claims() == 1
-    assert job_store.claim_next("new-process").id == job.id
+def test_terminal_jobs_are_never_claimed(job_store, replica):
+    submit(job_store)
+    queue = replica("a")
+    queue.update(queue.claim_next(), state=State.FAILED.value)
+    assert queue.claim_next() is None
+
+
+def test_a_live_claim_is_not_taken_over(job_store, replica):
+    submit(job_store)
+    replica("a").claim_next()
+    assert replica("b").claim_next() is None
+
+
+def test_an_expired_claim_is_taken_over_by_another_replica(job_store, replica):
+    [job_id] = submit(job_store)
+    first = replica("dead", lease_seconds=0.05).claim_next()
+    time.sleep(0.1)
+    second = replica("alive").claim_next()
+    assert (second.id, second.attempt) == (job_id, first.attempt + 1)
+
+
+def test_a_heartbeat_keeps_the_claim(job_store, replica):
+    submit(job_store)
+    holder = replica("a", lease_seconds=0.3)
+    holder.claim_next()
+    for _ in range(4):
+        time.sleep(0.1)
+        assert holder.heartbeat() == 1
+    assert replica("b").claim_next() is None
+
+
+def test_a_worker_that_lost_its_claim_cannot_write(job_store, replica):
+    submit(job_store)
+    loser = replica("paused", lease_seconds=0.05)
+    stale = loser.claim_next()
+    time.sleep(0.1)
+    winner = replica("alive")
+    winner.update(winner.claim_next(), state=State.TRANSCRIBED.value, transcript="the winner's")
+    with pytest.raises(LeaseLost):
+        loser.update(stale, state=State.TRANSCRIBED.value, transcript="the loser's")
+    assert job_store.get(stale.id).transcript == "the winner's"
+
+
+def test_a_restarted_replica_frees_only_its_own_claims(job_store, replica):
+    mine, theirs = submit(job_store, 2)
+    replica("me").claim_next()
+    replica("them").claim_next()
+    assert replica("me").release_own_claims() == 1
+    assert replica("me").claim_next().id == mine
+    assert job_store.get(theirs).claimed_by == "them"
+
+
+def test_the_raster_is_stored_apart_from_the_job_row(job_store, replica):
+    [job_id] = submit(job_store)
+    queue = replica("a")
+    queue.complete_with_raster(
+        queue.claim_next(),
+        b"\x01\x02",
+        state=State.COMPLETED.value,
+        raster_width=8,
+        raster_height=2,
+        raster_bytes_per_row=1,
+    )
+    assert job_store.raster_of(job_id) == b"\x01\x02"
+    assert "raster" not in {field.name for field in Job._meta.sorted_fields}
+    assert RasterData.select().count() == 1
 
 
 def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
-    ids = [job_store.create(new_job(), uuid.uuid4()).id for _ in range(7)]
+    ids = submit(job_store, 7)
     seen, before = [], None
     while page := job_store.page(limit=3, before=before):
         seen += [job.id for job in page]
@@ -121,10 +264,39 @@ def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
     assert seen == ids[::-1]
 
 
-def test_update_from_a_stale_copy_is_refused(job_store):
-    job = job_store.create(new_job(), uuid.uuid4())
-    stale = store.Job.get_by_id(job.id)
-    job_store.update(job, state=State.TRANSCRIBING.value)
-    with pytest.raises(store.ConcurrentUpdate):
-        job_store.update(stale, state=State.FAILED.value)
-    assert store.Job.get_by_id(job.id).state == "transcribing"
+def test_a_replica_holds_no_more_connections_than_its_pool(postgres_url, postgres_cluster):
+    access = DatabaseAccess(open_database(postgres_url, pool_size=3))
+    store = JobStore(access)
+    submit(store)
+    peak = []
+
+    def read_a_lot() -> None:
+        for _ in range(20):
+            store.page(limit=5)
+            peak.append(postgres_cluster.connection_count(postgres_url))
+
+    threads = [threading.Thread(target=read_a_lot) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert max(peak) <= 3
+    access.close()
+
+
+@pytest.mark.slow
+def test_the_claim_query_uses_the_partial_index_among_half_a_million_jobs(postgres_url):
+    access = DatabaseAccess(open_database(postgres_url))
+    with access.writing():
+        access.db.execute_sql(
+            "INSERT INTO job (id, state, version, attempt, filename, content_type, audio_path, audio_size,"
+            " audio_duration, width, dither, transcriber, illustrator, timings, created_at, updated_at)"
+            " SELECT gen_random_uuid(), CASE WHEN mod(n, 1000) = 0 THEN 'pending' ELSE 'completed' END, 1, 0, '', '',"
+            " 'audio/x.wav', 1, 1.0, 384, 'threshold', '', '', '{}', now() - n * interval '1 second', now()"
+            " FROM generate_series(1, 500000) AS n"
+        )
+    with access.reading():
+        access.db.execute_sql("ANALYZE job")
+    plan = JobQueue(access, "a").explain_claim()
+    assert "Index Scan using job_claimable" in plan and "Seq Scan" not in plan, plan
+    access.close()

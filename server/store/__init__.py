@@ -1,0 +1,29 @@
+"""Persistence, one room per idea:
+
+- ``models``: the job tables (Peewee models) and the job states;
+- ``migrations/``: the schema, one explicit step per version, applied on start;
+- ``database``: opening SQLite or PostgreSQL with a bounded pool, and borrowing connections;
+- ``jobs``: what clients create and read;
+- ``queue``: what workers claim, renew, write under a fence and release.
+
+Media (recordings, pictures) are not here: see ``server.media``. Live change events: ``server.events``.
+"""
+
+from server.store.database import DatabaseAccess, open_database
+from server.store.jobs import DuplicateRequest, JobStore, NewJob
+from server.store.models import TERMINAL_STATES, Job, Stage, State
+from server.store.queue import JobQueue, LeaseLost
+
+__all__ = [
+    "TERMINAL_STATES",
+    "DatabaseAccess",
+    "DuplicateRequest",
+    "Job",
+    "JobQueue",
+    "JobStore",
+    "LeaseLost",
+    "NewJob",
+    "Stage",
+    "State",
+    "open_database",
+]

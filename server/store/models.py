@@ -1,0 +1,115 @@
+"""The job tables as Peewee models: what a job is, not how it is queued or migrated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+
+import peewee
+
+# Bound to the real database by ``server.store.database.open_database``.
+database = peewee.DatabaseProxy()
+
+
+class State(str, enum.Enum):
+    PENDING = "pending"
+    TRANSCRIBING = "transcribing"
+    TRANSCRIBED = "transcribed"
+    GENERATING_IMAGE = "generating_image"
+    RASTERIZING = "rasterizing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+class Stage(str, enum.Enum):
+    TRANSCRIBE = "transcribe"
+    ILLUSTRATE = "illustrate"
+    RASTERIZE = "rasterize"
+
+
+TERMINAL_STATES = frozenset({State.COMPLETED, State.FAILED})
+TERMINAL_STATE_VALUES = sorted(state.value for state in TERMINAL_STATES)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+
+
+class Job(BaseModel):
+    id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
+    request_id = peewee.CharField(max_length=128, null=True, unique=True)
+    state = peewee.CharField(max_length=32, default=State.PENDING.value, index=True)
+    version = peewee.IntegerField(default=1)
+
+    # The claim (see server.store.queue): which replica works on the job, the token of this claim
+    # (every worker write is fenced by it), until when the claim holds without a heartbeat, and
+    # how many claims the job has seen (media written by a claim are keyed by it).
+    claimed_by = peewee.CharField(max_length=64, null=True)
+    lease_token = peewee.CharField(max_length=32, null=True)
+    lease_expires_at = peewee.DateTimeField(null=True)
+    attempt = peewee.IntegerField(default=0)
+
+    # The recording. Paths are media keys (server.media), so the storage can move.
+    filename = peewee.CharField(max_length=255, default="")
+    content_type = peewee.CharField(max_length=64, default="")
+    audio_path = peewee.CharField(max_length=255)
+    audio_size = peewee.IntegerField()
+    audio_duration = peewee.FloatField()
+
+    # Print options, fixed at submit time.
+    width = peewee.IntegerField()
+    dither = peewee.CharField(max_length=32)
+
+    # Results, filled in stage by stage. The raster's bytes live in their own table (RasterData)
+    # so that every GetJob, Watch and ListJobs reads a small row.
+    transcript = peewee.TextField(null=True)
+    error = peewee.TextField(null=True)
+    error_stage = peewee.CharField(max_length=32, null=True)
+    image_path = peewee.CharField(max_length=255, null=True)
+    image_width = peewee.IntegerField(null=True)
+    image_height = peewee.IntegerField(null=True)
+    image_size = peewee.IntegerField(null=True)
+    raster_width = peewee.IntegerField(null=True)
+    raster_height = peewee.IntegerField(null=True)
+    raster_bytes_per_row = peewee.IntegerField(null=True)
+
+    transcriber = peewee.CharField(max_length=128, default="")
+    illustrator = peewee.CharField(max_length=128, default="")
+    # {"transcribe": seconds, ...} in the order the stages finished.
+    timings = peewee.TextField(default="{}")
+
+    created_at = peewee.DateTimeField(default=utcnow, index=True)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    @property
+    def state_enum(self) -> State:
+        return State(self.state)
+
+    @property
+    def stage_timings(self) -> dict[str, float]:
+        return json.loads(self.timings)
+
+    @property
+    def has_raster(self) -> bool:
+        return self.raster_width is not None
+
+
+class RasterData(BaseModel):
+    """The printer bytes of a finished job, read only by Fetch RAW / PREVIEW."""
+
+    job = peewee.ForeignKeyField(Job, primary_key=True, on_delete="CASCADE", column_name="job_id")
+    data = peewee.BlobField()
+
+    class Meta:
+        table_name = "raster_data"

@@ -1,0 +1,143 @@
+"""The work queue is the job table: claims with leases, heartbeats, fenced writes, takeover.
+
+A replica's worker *claims* the oldest unfinished job that nobody holds, or whose holder's lease
+has run out, by writing its replica id, a fresh lease token and an expiry into the row. On
+PostgreSQL the candidate row is picked with ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent
+claimers never wait on or race for the same row; SQLite serves one replica and serialises its
+writers instead. A heartbeat renews all of a replica's leases every ``lease/3`` seconds; a replica
+that dies stops renewing, and once its leases expire any replica takes its jobs over.
+
+Every write a worker makes is *fenced*: ``WHERE claimed_by = me AND lease_token = t``. A worker
+that lost its lease (paused past the expiry, partitioned away) finds its write refused with
+:class:`LeaseLost` and stops, so it can never overwrite the result of the replica that took over.
+
+Expiry times come from each replica's clock: replicas need synchronised clocks (NTP), to well
+within the lease length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import peewee
+
+from server.store.database import DatabaseAccess, announce_change
+from server.store.models import Job, RasterData, utcnow
+
+# Written out as a literal (not bound parameters) so PostgreSQL can match it to the partial index
+# job_claimable, whose predicate is the same text (migration m002).
+UNFINISHED = peewee.SQL("state NOT IN ('completed', 'failed')")
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+class LeaseLost(Exception):
+    """This worker's claim on the job expired and another worker may hold it now."""
+
+
+class JobQueue:
+    def __init__(self, access: DatabaseAccess, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self.access = access
+        self.owner = owner
+        self.lease = dt.timedelta(seconds=lease_seconds)
+        # Claims that found their candidate taken by another claimer between look and write.
+        self.lost_races = 0
+
+    def claim_next(self) -> Job | None:
+        """Claim the oldest claimable job for this replica; None when there is none."""
+        while True:
+            now = utcnow()
+            with self.access.writing():
+                candidate = self._claimable(now).first()
+                if candidate is None:
+                    return None
+                token = uuid.uuid4().hex
+                taken = (
+                    Job.update(
+                        claimed_by=self.owner,
+                        lease_token=token,
+                        lease_expires_at=now + self.lease,
+                        attempt=Job.attempt + 1,
+                    )
+                    .where(Job.id == candidate.id, (Job.claimed_by.is_null()) | (Job.lease_expires_at < now))
+                    .execute()
+                )
+                if taken:
+                    return Job.get_by_id(candidate.id)
+            self.lost_races += 1
+
+    def _claimable(self, now: dt.datetime) -> peewee.ModelSelect:
+        query = (
+            Job.select(Job.id)
+            .where(UNFINISHED, (Job.claimed_by.is_null()) | (Job.lease_expires_at < now))
+            .order_by(Job.created_at)
+            .limit(1)
+        )
+        return query.for_update("FOR UPDATE SKIP LOCKED") if self.access.postgres else query
+
+    def explain_claim(self) -> str:
+        """The database's plan for the claim query, to show it is served by the partial index."""
+        sql, params = self._claimable(utcnow()).sql()
+        explain = "EXPLAIN" if self.access.postgres else "EXPLAIN QUERY PLAN"
+        with self.access.reading():
+            rows = self.access.db.execute_sql(f"{explain} {sql}", params).fetchall()
+        # PostgreSQL answers one text column a line; SQLite's plan text is the last column.
+        return "\n".join(str(row[-1]) for row in rows)
+
+    def heartbeat(self) -> int:
+        """Renew every lease this replica holds; returns how many it still holds."""
+        with self.access.writing():
+            return (
+                Job.update(lease_expires_at=utcnow() + self.lease)
+                .where(Job.claimed_by == self.owner, UNFINISHED)
+                .execute()
+            )
+
+    def update(self, job: Job, **changes: Any) -> Job:
+        """Write ``changes`` to a job this worker holds and bump its version; returns it as stored."""
+        return self._fenced_write(job, None, changes)
+
+    def complete_with_raster(self, job: Job, raster: bytes, **changes: Any) -> Job:
+        """Store the raster and the job's final changes in one transaction, fenced like ``update``."""
+        return self._fenced_write(job, raster, changes)
+
+    def _fenced_write(self, job: Job, raster: bytes | None, changes: dict[str, Any]) -> Job:
+        with self.access.writing():
+            # Stamped once the write turn is ours, so updated_at is the moment of the write.
+            changes.update(version=job.version + 1, updated_at=utcnow())
+            written = (
+                Job.update(**changes)
+                .where(Job.id == job.id, Job.claimed_by == self.owner, Job.lease_token == job.lease_token)
+                .execute()
+            )
+            if written != 1:
+                raise LeaseLost(f"job {job.id}: the claim of attempt {job.attempt} is no longer this worker's")
+            if raster is not None:
+                RasterData.insert(job=job.id, data=raster).execute()
+            announce_change(self.access.db, job.id, changes["version"])
+        for name, value in changes.items():
+            setattr(job, name, value)
+        return job
+
+    def release(self, job: Job) -> None:
+        """Give the job back (finished, or given up); does nothing if the claim was already lost."""
+        with self.access.writing():
+            Job.update(claimed_by=None, lease_token=None, lease_expires_at=None).where(
+                Job.id == job.id, Job.lease_token == job.lease_token
+            ).execute()
+
+    def release_own_claims(self) -> int:
+        """Free the claims a previous run of this replica left behind; returns how many.
+
+        A replica keeps its id across restarts (it lives in its data dir), so after a crash it
+        resumes its own interrupted jobs at once instead of waiting for their leases to expire.
+        Claims held by other replicas are never touched.
+        """
+        with self.access.writing():
+            return (
+                Job.update(claimed_by=None, lease_token=None, lease_expires_at=None)
+                .where(Job.claimed_by == self.owner, UNFINISHED)
+                .execute()
+            )
