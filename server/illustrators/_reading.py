@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from server.illustrators._curated_words import ACTIONS, MISLEADING_WORDS, SYNONYMS
-from server.illustrators._emoji_index import ALIAS, glyph_named, word_index
+from server.illustrators._emoji_index import ALIAS, KEYWORD, glyph_named, word_index
 from server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
 
 MAX_COPIES = 6
@@ -233,14 +233,15 @@ class _Reader:
         return glyph
 
     def category(self, lemmas: list[str]) -> str | None:
-        """The nearest synonym or kind of these nouns that names an emoji by name or alias (a keyword
-        is too loose a link to follow from a category: "hero" sandwich is no superhero)."""
+        """The nearest synonym or kind of these nouns that names an emoji. A synonym may match by
+        keyword ("sofa" is a couch); a category only by name or alias, as a keyword is too loose a
+        link to follow that far ("hero", a sandwich, is no superhero)."""
         for lemma in lemmas:
             nearest: dict[int, list[str]] = {}
             for distance, synset in self.wordnet.kinds_of(lemma, CATEGORY_SENSES, CATEGORY_DEPTH):
                 nearest.setdefault(distance, []).extend(synset.words)
-            for words in nearest.values():
-                if (glyph := self.best(words, worst_tier=ALIAS)) is not None:
+            for distance, words in nearest.items():
+                if (glyph := self.best(words, worst_tier=KEYWORD if distance == 0 else ALIAS)) is not None:
                     return glyph
         return None
 
