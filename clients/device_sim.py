@@ -3,11 +3,13 @@
     python -m clients.device_sim rec.wav --gateway 127.0.0.1:6384 --preview out.png
 
 It plays a WAV to the gateway exactly as firmware would (docs/udp-protocol.md): paced AUDIO
-datagrams announcing the WAV's own format (or `--rate`/`--mono` to resample/downmix first),
-then waits for its job's notices and the raster, asking again (QUERY, RESEND) for whatever got
+datagrams announcing the WAV's own format (or `--rate`/`--mono` to resample/downmix first;
+μ-law, A-law, float and other encodings a device would not send become 16-bit PCM), then waits for its job's notices and the raster, asking again (QUERY, RESEND) for whatever got
 lost, checks the raster's CRC, ACKs it and writes a preview PNG. `--loss` and `--reorder`
 impair the link in both directions with a seeded random generator, so tests are repeatable.
 `--raw` sends headerless 16 kHz 16-bit mono PCM instead (ESPHome style; no reply comes).
+`--device-key` tags every datagram with the device's secret, as a gateway with `--device-keys`
+requires, and accepts only replies tagged with it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
 import click
 import numpy as np
 
@@ -56,11 +59,47 @@ class Pcm:
     data: bytes
 
 
+class UnsupportedAudio(ValueError):
+    """A file the simulator cannot play; the message is one line naming the file and why."""
+
+
 def read_wav(path: Path) -> Pcm:
-    """The WAV's samples in its own format."""
-    with wave.open(str(path), "rb") as wav:
-        fmt = AudioFormat(wav.getframerate(), wav.getnchannels(), _FORMAT_FOR_WIDTH[wav.getsampwidth()])
-        return Pcm(fmt, wav.readframes(wav.getnframes()))
+    """The WAV's samples in its own format if it is integer PCM; anything else FFmpeg decodes
+    (μ-law, A-law, float, ADPCM, …) as 16-bit PCM at its own rate and channel count."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            fmt = AudioFormat(wav.getframerate(), wav.getnchannels(), _FORMAT_FOR_WIDTH[wav.getsampwidth()])
+            return Pcm(fmt, wav.readframes(wav.getnframes()))
+    except (wave.Error, EOFError) as refused:
+        return _decoded(path, str(refused) or "truncated")
+
+
+def _decoded(path: Path, why_not_pcm: str) -> Pcm:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio or container.streams.audio[0].codec_context is None:
+                raise UnsupportedAudio(f"{path.name}: unsupported audio format ({why_not_pcm})")
+            stream = container.streams.audio[0]
+            to_s16 = av.AudioResampler(format="s16", layout=stream.layout, rate=stream.rate)
+            frames = [*container.decode(stream), None]  # None flushes the resampler
+            data = b"".join(s16.to_ndarray().tobytes() for frame in frames for s16 in to_s16.resample(frame))
+            return Pcm(AudioFormat(stream.rate, stream.channels, SampleFormat.S16LE), data)
+    except av.FFmpegError:
+        raise UnsupportedAudio(f"{path.name}: not a readable recording ({why_not_pcm})") from None
+
+
+def check_sendable(pcm: Pcm) -> None:
+    """Raise UnsupportedAudio if the protocol cannot announce `pcm`'s format, saying what helps."""
+    fmt = pcm.format
+    if not protocol.MIN_SAMPLE_RATE <= fmt.sample_rate <= protocol.MAX_SAMPLE_RATE:
+        raise UnsupportedAudio(
+            f"{fmt.sample_rate} Hz is outside the protocol's {protocol.MIN_SAMPLE_RATE}-{protocol.MAX_SAMPLE_RATE} Hz"
+            " (pass --rate 16000)"
+        )
+    if fmt.channels > protocol.MAX_CHANNELS:
+        raise UnsupportedAudio(
+            f"{fmt.channels} channels: the protocol carries at most {protocol.MAX_CHANNELS} (pass --mono)"
+        )
 
 
 def converted(pcm: Pcm, *, rate: int | None = None, mono: bool = False) -> Pcm:
@@ -224,9 +263,12 @@ class SimulatedDevice:
         speed: float = 1.0,
         retry_interval: float = 0.3,
         end_repeats: int = 3,
+        key: bytes | None = None,
     ) -> None:
         self.gateway = gateway
         self.device_id = device_id if device_id is not None else int.from_bytes(os.urandom(8), "big")
+        # The secret shared with the gateway: datagrams are tagged with it, replies must be.
+        self.key = key
         # A fresh random session id per recording: the gateway's idempotency key includes it.
         self.session_id = session_id if session_id is not None else int.from_bytes(os.urandom(4), "big")
         self.impairment = impairment
@@ -310,7 +352,7 @@ class SimulatedDevice:
             self._send(Query(self.device_id, self.session_id))
 
     def _send(self, message: protocol.Message) -> None:
-        self.outbound.send(protocol.encode(message))
+        self.outbound.send(protocol.encode(message, self.key))
 
     def _transmit(self, datagram: bytes) -> None:
         assert self._transport is not None, "sending happens only within run()"
@@ -318,7 +360,7 @@ class SimulatedDevice:
 
     def _receive(self, datagram: bytes) -> None:
         try:
-            message = protocol.decode(datagram)
+            message = protocol.decode(datagram, {self.device_id: self.key} if self.key is not None else None)
         except ProtocolError:
             return
         if (message.device_id, message.session_id) != (self.device_id, self.session_id):
@@ -380,13 +422,34 @@ async def send_raw(
     return len(slices)
 
 
+class _Hex(click.ParamType):
+    """A hexadecimal command-line value, as an integer or as bytes."""
+
+    def __init__(self, as_bytes: bool) -> None:
+        self.name = "hex"
+        self._as_bytes = as_bytes
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | bytes:
+        if not isinstance(value, str):
+            return value  # type: ignore[return-value]
+        try:
+            return bytes.fromhex(value) if self._as_bytes else int(value, 16)
+        except ValueError:
+            self.fail(f"{value!r} is not hexadecimal", param, ctx)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--gateway", default="127.0.0.1:6384", show_default=True, help="The gateway's UDP HOST:PORT.")
 @click.option("--rate", type=int, help="Resample to this rate before sending (default: the WAV's).")
 @click.option("--mono", is_flag=True, help="Downmix to one channel before sending.")
 @click.option("--raw", is_flag=True, help="Headerless 16 kHz 16-bit mono PCM for the gateway's --raw-listen port.")
-@click.option("--device-id", type=lambda s: int(s, 16), help="64-bit device id in hex (default: random).")
+@click.option("--device-id", type=_Hex(as_bytes=False), help="64-bit device id in hex (default: random).")
+@click.option(
+    "--device-key",
+    type=_Hex(as_bytes=True),
+    help="This device's secret in hex, as listed in the gateway's --device-keys file (needs --device-id).",
+)
 @click.option(
     "--loss",
     type=click.FloatRange(0, 1),
@@ -419,6 +482,7 @@ def main(
     mono: bool,
     raw: bool,
     device_id: int | None,
+    device_key: bytes | None,
     loss: float,
     reorder: bool,
     seed: int,
@@ -428,16 +492,25 @@ def main(
     raster_out: Path | None,
 ) -> None:
     """Play WAV to a voxprint gateway as a device would, and receive the printout."""
+    if device_key is not None and device_id is None:
+        raise click.UsageError("--device-key needs --device-id: the gateway looks the key up by device id")
     address = parse_address(gateway)
     impairment = Impairment(loss, reorder, seed)
+    try:
+        if raw:
+            pcm = converted(read_wav(wav), rate=RAW_FORMAT.sample_rate, mono=True)
+        else:
+            pcm = converted(read_wav(wav), rate=rate, mono=mono)
+            check_sendable(pcm)
+    except UnsupportedAudio as error:
+        raise click.ClickException(str(error)) from None
     if raw:
-        pcm = converted(read_wav(wav), rate=RAW_FORMAT.sample_rate, mono=True)
         count = asyncio.run(send_raw(pcm, address, speed=speed, impairment=impairment))
         click.echo(f"sent {count} raw datagrams; raw devices get no reply (see the gateway's --deliver)")
         return
-    device = SimulatedDevice(address, device_id=device_id, impairment=impairment, speed=speed)
+    device = SimulatedDevice(address, device_id=device_id, impairment=impairment, speed=speed, key=device_key)
     click.echo(f"device {device.device_id:016x} session {device.session_id:08x} → {gateway}")
-    result = asyncio.run(device.run(converted(read_wav(wav), rate=rate, mono=mono), timeout))
+    result = asyncio.run(device.run(pcm, timeout))
     state = voxprint_pb2.JobState.Name(result.state)
     click.echo(f"job {result.job_id or '-'}: {state}")
     if result.transcript:
