@@ -29,7 +29,7 @@ class SpeechGate:
     def __init__(self, backend: Transcriber, *, max_seconds: float, vad_options: VadOptions | None = None) -> None:
         self.backend = backend
         self.name = backend.name
-        self._max_seconds = max_seconds
+        self.max_seconds = max_seconds
         self._vad_options = vad_options or VadOptions()
 
     def transcribe(self, audio_path: Path) -> str:
@@ -39,7 +39,7 @@ class SpeechGate:
 
     def has_speech(self, audio_path: Path) -> bool:
         try:
-            samples = audio.read_samples(audio_path, sample_rate=VAD_SAMPLE_RATE, max_seconds=self._max_seconds)
+            samples = audio.read_samples(audio_path, sample_rate=VAD_SAMPLE_RATE, max_seconds=self.max_seconds)
         except audio.InvalidAudio as error:
             raise TranscriptionError(str(error)) from error
         return bool(get_speech_timestamps(samples, self._vad_options, sampling_rate=VAD_SAMPLE_RATE))

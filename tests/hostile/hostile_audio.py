@@ -2,7 +2,7 @@
 
 Each bomb is small on the wire and claims or decodes to far more audio than any limit allows:
 a WAV whose header says 1 Hz, a FLAC that repeats one silent frame for 48 minutes (with its
-header saying 1 s, or the truth), a WAV whose LIST chunk claims 4 GiB. Silence and low noise
+header saying 1 s, or the truth), a WAV whose LIST chunk claims 4 GiB and holds a comment claiming 1.5 GiB. Silence and low noise
 are the recordings with no speech in them.
 """
 
@@ -56,11 +56,13 @@ def wav_claiming_one_hertz(size: int = 10_000) -> bytes:
     return honest[:24] + header_rate + honest[32:]
 
 
-def wav_with_lying_list_chunk(list_size: int = 0xFFFFFFF0) -> bytes:
-    """A valid 1 s WAV with a LIST chunk, before the samples, claiming ``list_size`` bytes."""
+def wav_with_lying_list_chunk(list_size: int = 0xFFFFFFF0, comment_size: int = 0x60000000) -> bytes:
+    """A valid 1 s WAV with a LIST chunk, before the samples, claiming ``list_size`` bytes; inside
+    it, a comment claiming ``comment_size`` bytes (FFmpeg allocates and zeroes what it claims)."""
     honest = wav_bytes(1.0)
     fmt_end = 12 + 8 + 16
-    lying = honest[:fmt_end] + b"LIST" + struct.pack("<I", list_size) + b"INFO" + honest[fmt_end:]
+    info = b"INFO" + b"ICMT" + struct.pack("<I", comment_size)
+    lying = honest[:fmt_end] + b"LIST" + struct.pack("<I", list_size) + info + honest[fmt_end:]
     return lying[:4] + struct.pack("<I", len(lying) - 8) + lying[8:]
 
 
