@@ -1,14 +1,11 @@
-"""The offline pictogram illustrator: which words draw what, how the card is laid out, the PNG."""
+"""The offline pictogram illustrator: how the card is laid out, and the PNG it draws."""
 
 from __future__ import annotations
 
 import io
-import shutil
-import unicodedata
 from collections import Counter
 from pathlib import Path
 
-import emoji
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,57 +13,35 @@ from PIL import Image, ImageFont
 
 from server.config import Settings
 from server.illustrators import IllustrationError, create_illustrator
-from server.illustrators._emoji_index import (
-    MAX_COPIES,
-    MAX_GLYPHS,
-    SYNONYMS,
-    find_pictograms,
-    singular_forms,
-    word_index,
-)
-from server.illustrators._pictogram_fonts import (
-    DEJAVU_SANS,
-    SYMBOLA,
-    FontSpec,
-    mapped_code_points,
-)
+from server.illustrators._emoji_index import glyph_named
+from server.illustrators._pictogram_fonts import DEJAVU_SANS, FontSpec
 from server.illustrators._pictogram_layout import (
     ELLIPSIS,
+    HYPHEN,
     Box,
+    Slot,
     fit_text,
     grid_cells,
     pack_rows,
+    stage_cells,
     wrap,
 )
+from server.illustrators._reading import MAX_COPIES, MAX_GLYPHS
 from server.illustrators.pictogram import (
-    CANVAS_SIZE,
+    CANVAS_WIDTH,
     CAPTION_GAP,
     CAPTION_SIZES,
+    MARGIN,
     PictogramIllustrator,
+    ScenePlan,
 )
 
 INK, PAPER = 0, 255
 
 
-def glyph(name: str) -> str:
-    """The single code point the emoji package spells ``:name:``, as the index stores it."""
-    spelled = emoji.emojize(f":{name}:").replace("\ufe0f", "")
-    assert len(spelled) == 1, f"{name} is not a single-code-point emoji"
-    return spelled
-
-
-def drawn(transcript: str) -> dict[str, int]:
-    return {p.glyph: p.count for p in find_pictograms(transcript)}
-
-
 @pytest.fixture(scope="module")
 def illustrator() -> PictogramIllustrator:
     return PictogramIllustrator()
-
-
-@pytest.fixture(scope="module")
-def symbola() -> Path:
-    return SYMBOLA.locate()
 
 
 @pytest.fixture(scope="module")
@@ -84,140 +59,11 @@ def has_ink(image: Image.Image, box: Box) -> bool:
     return image.crop((box.left, box.top, box.right, box.bottom)).getextrema()[0] == INK
 
 
-# --- Which words draw what ----------------------------------------------------------------------
-
-
-def test_a_named_thing_draws_its_emoji() -> None:
-    assert drawn("a penguin") == {glyph("penguin"): 1}
-
-
-@pytest.mark.parametrize(
-    ("plural", "singular"),
-    [
-        ("penguins", "penguin"),
-        ("puppies", "puppy"),
-        ("boxes", "box"),
-        ("wolves", "wolf"),
-        ("knives", "knife"),
-        ("mice", "mouse"),
-        ("children", "child"),
-    ],
-)
-def test_plurals_draw_what_their_singular_draws(plural: str, singular: str) -> None:
-    assert singular in singular_forms(plural)
-    assert drawn(plural).keys() == drawn(singular).keys() != set()
-
-
-def test_a_word_that_is_a_name_as_said_is_not_folded() -> None:
-    assert drawn("glasses") == {glyph("glasses"): 1}
-
-
-def test_words_ending_in_double_s_are_not_plurals() -> None:
-    assert singular_forms("glass") == ["glass"]
-
-
-def test_stop_words_draw_nothing() -> None:
-    assert drawn("I will be on it, and so would you, up there with them") == {}
-
-
-def test_words_whose_emoji_shows_another_sense_draw_nothing() -> None:
-    assert drawn("it prints until it dies") == {}
-
-
-def test_unknown_words_are_ignored() -> None:
-    assert drawn("the quixotic penguin pontificated zealously") == {glyph("penguin"): 1}
-
-
-def test_pictograms_come_in_the_order_said() -> None:
-    said = [p.glyph for p in find_pictograms("a dog chased a cat past a penguin")]
-    assert said == [glyph("dog"), glyph("cat"), glyph("penguin")]
-
-
-def test_a_phrase_that_names_an_emoji_beats_its_words() -> None:
-    assert drawn("a hot dog please") == {glyph("hot_dog"): 1}
-
-
-@pytest.mark.parametrize(
-    ("transcript", "count"),
-    [("a penguin", 1), ("two penguins", 2), ("three penguins", 3), ("5 penguins", 5), ("a couple of penguins", 2)],
-)
-def test_a_number_before_a_thing_sets_how_many_are_drawn(transcript: str, count: int) -> None:
-    assert drawn(transcript) == {glyph("penguin"): count}
-
-
-@pytest.mark.parametrize("transcript", ["twenty penguins", "a million penguins", "999 penguins"])
-def test_counts_are_capped(transcript: str) -> None:
-    assert drawn(transcript) == {glyph("penguin"): MAX_COPIES}
-
-
-def test_zero_of_a_thing_draws_none_of_it() -> None:
-    assert drawn("zero penguins and one dog") == {glyph("dog"): 1}
-
-
-def test_a_number_reaches_past_a_few_describing_words() -> None:
-    assert drawn("three very big penguins") == {glyph("penguin"): 3}
-
-
-@pytest.mark.parametrize(
-    "transcript",
-    ["we waited two hours. a penguin came", "two of my friends and all of their lovely penguin", "in 2024 the penguin"],
-)
-def test_a_number_does_not_count_a_thing_far_away_or_past_punctuation(transcript: str) -> None:
-    assert drawn(transcript) == {glyph("penguin"): 1}
-
-
-def test_a_thing_mentioned_again_is_the_same_thing() -> None:
-    assert drawn("two penguins came; the penguins swam") == {glyph("penguin"): 2}
-
-
-def test_a_thing_mentioned_again_with_a_larger_number_takes_that_number() -> None:
-    assert drawn("a penguin came, then three penguins") == {glyph("penguin"): 3}
-
-
-def test_a_full_scene_shows_every_kind_said_before_extra_copies() -> None:
-    pictograms = find_pictograms("six cats, six dogs and six penguins")
-    assert sum(p.count for p in pictograms) == MAX_GLYPHS
-    assert [p.glyph for p in pictograms] == [glyph("cat"), glyph("dog"), glyph("penguin")]
-    assert pictograms[0].count == MAX_COPIES, "what was said first gets its copies first"
-
-
-def test_a_scene_holds_the_first_max_glyphs_kinds_said() -> None:
-    animals = "cat dog penguin fox wolf horse cow pig sheep chicken bear lion tiger monkey".split()
-    first_kinds = [find_pictograms(animal)[0].glyph for animal in animals[:MAX_GLYPHS]]
-    pictograms = find_pictograms(" ".join(animals))
-    assert [p.glyph for p in pictograms] == first_kinds
-    assert all(p.count == 1 for p in pictograms)
-
-
-def test_a_glyph_that_cannot_be_drawn_gives_way_to_the_next_candidate() -> None:
-    best = find_pictograms("dog")[0].glyph
-    fallback = find_pictograms("dog", can_draw=lambda candidate: candidate != best)
-    assert fallback and fallback[0].glyph != best
-    assert find_pictograms("dog", can_draw=lambda candidate: False) == []
-
-
-@pytest.mark.parametrize(("word", "name"), sorted(SYNONYMS.items()))
-def test_synonyms_draw_the_emoji_they_name(word: str, name: str) -> None:
-    assert drawn(word) == {glyph(name): 1}
-
-
-def test_the_index_holds_only_single_plain_pictures() -> None:
-    glyphs = {candidate for candidates in word_index().values() for candidate, _ in candidates}
-    assert glyphs
-    for candidate in glyphs:
-        assert len(candidate) == 1
-        assert unicodedata.category(candidate) != "Sk", "skin-tone modifier"
-        assert not 0x1F1E6 <= ord(candidate) <= 0x1F1FF, "regional indicator (flag half)"
-        assert "SQUARED" not in unicodedata.name(candidate, ""), "lettering in a box"
+def cells_of(plan: ScenePlan, name: str) -> list[Box]:
+    return [placed.cell for placed in plan.glyphs if placed.glyph == glyph_named(name)]
 
 
 # --- Fonts ----------------------------------------------------------------------------------------
-
-
-def test_symbola_maps_emoji_it_draws_and_not_private_use_code_points(symbola: Path) -> None:
-    mapped = mapped_code_points(symbola)
-    assert ord(glyph("penguin")) in mapped
-    assert 0xF8FF not in mapped
 
 
 def test_a_font_nowhere_to_be_found_names_the_debian_package_to_install(tmp_path: Path) -> None:
@@ -232,34 +78,10 @@ def test_a_font_nowhere_to_be_found_names_the_debian_package_to_install(tmp_path
         spec.locate()
 
 
-def test_the_environment_variable_overrides_the_symbola_path(
-    symbola: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    copy = Path(shutil.copy(symbola, tmp_path / "MySymbola.ttf"))
-    monkeypatch.setenv(SYMBOLA.environment_variable, str(copy))
-    assert SYMBOLA.locate() == copy
-
-
-def test_an_overridden_font_path_that_does_not_exist_fails_the_illustration(
-    tmp_path: Path,
-) -> None:
-    missing = tmp_path / "Symbola.ttf"
+def test_an_overridden_caption_font_that_does_not_exist_fails_the_illustration(tmp_path: Path) -> None:
+    missing = tmp_path / "DejaVuSans-Bold.ttf"
     with pytest.raises(IllustrationError, match=str(missing)):
-        PictogramIllustrator(symbola_font=missing).illustrate("a penguin")
-
-
-def test_a_file_that_is_not_a_font_fails_the_illustration(tmp_path: Path) -> None:
-    not_a_font = tmp_path / "Symbola.ttf"
-    not_a_font.write_bytes(b"not a font at all")
-    with pytest.raises(IllustrationError, match="cannot read the font"):
-        PictogramIllustrator(symbola_font=not_a_font).illustrate("a penguin")
-
-
-def test_only_glyphs_the_pictogram_font_has_are_planned(caption_font: Path) -> None:
-    # DejaVu Sans stands in for a pictogram font with few emoji: it has the sun but no penguin.
-    lacking = PictogramIllustrator(symbola_font=caption_font)
-    plan = lacking.plan("two penguins in the sun")
-    assert {placed.glyph for placed in plan.glyphs} == {glyph("sun")}
+        PictogramIllustrator(caption_font=missing).illustrate("a penguin")
 
 
 # --- Layout ---------------------------------------------------------------------------------------
@@ -298,11 +120,55 @@ def test_a_lone_glyph_fills_the_narrower_side_of_its_area() -> None:
     assert (cell.width, cell.left, cell.top) == (600, 0, 100)
 
 
-def test_wrapping_splits_a_word_too_long_for_a_line(caption_font: Path) -> None:
+def test_wrapping_breaks_lines_only_between_words(caption_font: Path) -> None:
     font = ImageFont.truetype(str(caption_font), 40)
-    lines = wrap("supercalifragilisticexpialidocious", font, 200, max_lines=10)
-    assert len(lines) > 1 and "".join(lines) == "supercalifragilisticexpialidocious"
+    text = "a dragon eating ice cream under the rainbow"
+    lines = wrap(text, font, 300, max_lines=10)
+    assert len(lines) > 1
+    assert [word for line in lines for word in line.split()] == text.split()
+    assert all(font.getlength(line) <= 300 for line in lines)
+
+
+def test_only_a_word_wider_than_a_line_is_hyphenated(caption_font: Path) -> None:
+    font = ImageFont.truetype(str(caption_font), 40)
+    lines = wrap("a supercalifragilisticexpialidocious cat", font, 200, max_lines=10)
+    first, *broken, last = lines
+    assert first == "a", "a short word is not pulled into the long one"
+    assert len(broken) > 1 and all(line.endswith(HYPHEN) for line in broken)
+    assert "".join(line.removesuffix(HYPHEN) for line in broken) + last == "supercalifragilisticexpialidocious cat"
     assert all(font.getlength(line) <= 200 for line in lines)
+
+
+def test_the_stage_puts_subject_action_and_object_in_one_row_sized_by_weight() -> None:
+    subject, action, thing = stage_cells([Slot(1, 3), Slot(1, 1), Slot(1, 2)], [], rest_weight=2, width=700, gap=20)
+    assert subject[0].width > thing[0].width > action[0].width
+    assert subject[0].right < action[0].left and action[0].right < thing[0].left
+    assert subject[0].left >= 0 and thing[0].right <= 700
+    assert thing[0].right - subject[0].left >= 690, "the row spans the width"
+
+
+@given(
+    copies=st.lists(st.integers(1, MAX_COPIES), min_size=1, max_size=3),
+    rest=st.lists(st.integers(1, MAX_COPIES), max_size=MAX_GLYPHS - 3),
+    width=st.integers(300, 800),
+)
+def test_stage_cells_stay_inside_the_width_below_the_top_and_never_overlap(
+    copies: list[int], rest: list[int], width: int
+) -> None:
+    slots = [Slot(count, weight) for count, weight in zip(copies, (3, 1, 2), strict=False)]
+    groups = stage_cells(slots, rest, rest_weight=2, width=width, gap=16, top=30)
+    assert [len(cells) for cells in groups] == [*copies, *rest]
+    cells = [cell for group in groups for cell in group]
+    for cell in cells:
+        assert 0 <= cell.left and cell.right <= width and cell.top >= 30 and cell.width > 0
+    for number, cell in enumerate(cells):
+        for other in cells[number + 1 :]:
+            assert (
+                cell.right <= other.left
+                or other.right <= cell.left
+                or cell.bottom <= other.top
+                or other.bottom <= cell.top
+            )
 
 
 def test_short_text_gets_the_largest_size(caption_font: Path) -> None:
@@ -338,11 +204,13 @@ def test_an_empty_transcript_is_an_illustration_error(illustrator: PictogramIllu
         illustrator.illustrate(transcript)
 
 
-def test_the_picture_is_a_png_of_the_canvas_size(illustrator: PictogramIllustrator) -> None:
-    assert decode(illustrator.illustrate("two penguins on the beach")).size == CANVAS_SIZE
+def test_the_picture_is_a_png_as_wide_as_the_canvas_and_as_tall_as_its_plan(illustrator: PictogramIllustrator) -> None:
+    plan = illustrator.plan("two penguins on the beach")
+    assert plan.size[0] == CANVAS_WIDTH
+    assert decode(illustrator.illustrate("two penguins on the beach")).size == plan.size
 
 
-@pytest.mark.parametrize("transcript", ["two penguins on the beach", "the weather is nice today"])
+@pytest.mark.parametrize("transcript", ["two penguins on the beach", "it is what it is"])
 def test_the_ink_is_pure_black_on_white(illustrator: PictogramIllustrator, transcript: str) -> None:
     colours = decode(illustrator.illustrate(transcript)).histogram()
     assert {level for level, pixels in enumerate(colours) if pixels} == {INK, PAPER}
@@ -362,8 +230,8 @@ def test_different_transcripts_give_different_pictures(illustrator: PictogramIll
 def test_the_named_things_are_planned_in_their_numbers(illustrator: PictogramIllustrator) -> None:
     plan = illustrator.plan("two penguins on the beach")
     assert Counter(placed.glyph for placed in plan.glyphs) == {
-        glyph("penguin"): 2,
-        glyph("beach_with_umbrella"): 1,
+        glyph_named("penguin"): 2,
+        glyph_named("beach_with_umbrella"): 1,
     }
 
 
@@ -384,7 +252,7 @@ def test_every_planned_glyph_is_drawn_in_its_cell_and_nowhere_else(
     for placed in plan.glyphs:
         cell = placed.cell
         blanked.paste(PAPER, (cell.left, cell.top, cell.right, cell.bottom))
-    above_the_caption_rule = Box(0, 0, CANVAS_SIZE[0], plan.caption_box.top - CAPTION_GAP)
+    above_the_caption_rule = Box(0, 0, CANVAS_WIDTH, plan.caption_box.top - CAPTION_GAP)
     assert not has_ink(blanked, above_the_caption_rule)
 
 
@@ -398,18 +266,18 @@ def test_the_caption_sits_below_the_pictograms_inside_the_canvas(
 ) -> None:
     plan = illustrator.plan("two penguins on the beach")
     assert max(placed.cell.bottom for placed in plan.glyphs) < plan.caption_box.top
-    assert plan.caption_box.bottom <= CANVAS_SIZE[1]
+    assert plan.caption_box.bottom <= plan.size[1] - MARGIN
     assert has_ink(decode(illustrator.illustrate("two penguins on the beach")), plan.caption_box)
 
 
 def test_a_sentence_naming_nothing_becomes_a_large_typographic_card(
     illustrator: PictogramIllustrator,
 ) -> None:
-    plan = illustrator.plan("the weather is nice today")
+    plan = illustrator.plan("it is what it is")
     assert plan.is_typographic_card
-    assert " ".join(plan.caption.lines) == "the weather is nice today"
+    assert " ".join(plan.caption.lines) == "it is what it is"
     assert plan.caption.font_size > CAPTION_SIZES.start
-    assert has_ink(decode(illustrator.illustrate("the weather is nice today")), plan.caption_box)
+    assert has_ink(decode(illustrator.illustrate("it is what it is")), plan.caption_box)
 
 
 def test_a_very_long_transcript_still_fits_the_canvas(illustrator: PictogramIllustrator) -> None:
@@ -417,5 +285,48 @@ def test_a_very_long_transcript_still_fits_the_canvas(illustrator: PictogramIllu
     plan = illustrator.plan(transcript)
     assert plan.caption.lines[-1].endswith(ELLIPSIS)
     boxes = [plan.caption_box, *(placed.cell for placed in plan.glyphs)]
-    assert all(box.top >= 0 and box.bottom <= CANVAS_SIZE[1] for box in boxes)
-    assert decode(illustrator.illustrate(transcript)).size == CANVAS_SIZE
+    assert all(box.top >= 0 and box.bottom <= plan.size[1] for box in boxes)
+    assert decode(illustrator.illustrate(transcript)).size == plan.size
+
+
+def test_the_subject_is_drawn_large_the_action_small_between_it_and_the_object(
+    illustrator: PictogramIllustrator,
+) -> None:
+    plan = illustrator.plan("a dragon eating ice cream")
+    ((dragon,), (fork,), (ice_cream,)) = (cells_of(plan, name) for name in ("dragon", "fork_and_knife", "ice_cream"))
+    assert dragon.width > ice_cream.width > fork.width
+    assert dragon.right < fork.left and fork.right < ice_cream.left
+
+
+@pytest.mark.parametrize("transcript", ["a penguin", "a dragon eating ice cream", "a cat, a dog, a fox and a cow"])
+def test_the_pictograms_fill_the_printer_width(illustrator: PictogramIllustrator, transcript: str) -> None:
+    plan = illustrator.plan(transcript)
+    left = min(placed.cell.left for placed in plan.glyphs)
+    right = max(placed.cell.right for placed in plan.glyphs)
+    assert right - left >= 0.95 * (CANVAS_WIDTH - 2 * MARGIN)
+
+
+def test_further_objects_are_drawn_in_rows_beneath_the_subject(illustrator: PictogramIllustrator) -> None:
+    plan = illustrator.plan("a cat, a dog, a fox and a cow")
+    (cat,), (dog,), (fox,), (cow,) = (cells_of(plan, name) for name in ("cat", "dog", "fox", "cow"))
+    assert dog.top < cat.bottom, "the first object is beside the subject"
+    assert fox.top > cat.bottom and cow.top > cat.bottom
+    assert fox.width == dog.width
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "a dragon eating ice cream",
+        "six cats, six dogs and six penguins",
+        "supercalifragilisticexpialidocious penguins",
+        "a cat, a dog, a fox, a cow, a pig, a hen, a duck, an owl, a bee, a frog, a snail and a whale",
+    ],
+)
+def test_nothing_is_clipped_at_the_edges(illustrator: PictogramIllustrator, transcript: str) -> None:
+    image = decode(illustrator.illustrate(transcript))
+    width, height = image.size
+    inner = Box(0, 0, width, height).inset(MARGIN // 2)
+    margins_only = image.copy()
+    margins_only.paste(PAPER, (inner.left, inner.top, inner.right, inner.bottom))
+    assert margins_only.getextrema()[0] == PAPER, "ink reaches the edge of the card"

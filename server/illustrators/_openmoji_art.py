@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import unicodedata
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -69,9 +70,11 @@ def drawable_glyphs(directory: Path) -> frozenset[str]:
     glyphs = set()
     for svg in directory.glob("*.svg"):
         try:
-            glyphs.add(chr(int(svg.stem, 16)))
+            glyph = chr(int(svg.stem, 16))
         except (ValueError, OverflowError):
-            continue  # sequences such as 1F468-200D-1F373 and named extras
+            continue  # sequences such as 1F468-200D-1F373
+        if unicodedata.category(glyph) != "Co":  # OpenMoji's own extras, in the private use area
+            glyphs.add(glyph)
     return frozenset(glyphs)
 
 
