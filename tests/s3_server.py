@@ -5,6 +5,7 @@ boto3 talks to it over HTTP exactly as it talks to AWS S3 or MinIO; nothing in b
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -25,16 +27,17 @@ STARTUP_SECONDS = 30.0
 COMPETING_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_SESSION_TOKEN")
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a moto S3 server running for the whole session."""
+@contextmanager
+def running_moto(directory: Path, **environment: str) -> Iterator[str]:
+    """A moto S3 server on a free loopback port, with ``environment`` added to its own; yields its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = directory / f"moto-{port}.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **environment},
         )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -47,6 +50,13 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a moto S3 server running for the whole session."""
+    with running_moto(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 from server.media import LocalMedia, Media, MediaError, MediaFull, MediaMissing, MediaStore, open_media
 from server.media.local import PARTIAL_PREFIX
 from server.media.s3 import MULTIPART_THRESHOLD
+from tests.s3_server import running_moto
 
 KEY = "image/0d5c8a6e-1f0b-4c43-9d2a-5e8f3b7c2a11-1.png"
 DATA = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
@@ -47,6 +48,13 @@ def s3_objects(s3_media_url: str, s3_client) -> Callable[[], dict[str, dict]]:
         return {item["Key"]: s3_client.head_object(Bucket=bucket, Key=item["Key"]) for item in listed}
 
     return heads
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint_checking_credentials(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server that authenticates every request, so unknown credentials are refused."""
+    with running_moto(tmp_path_factory.mktemp("moto-auth"), INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -181,19 +189,16 @@ def test_readers_see_either_the_old_or_the_new_data_never_part(media):
     versions = [payload(256 * 1024, fill) for fill in (1, 2)]
     media.put(KEY, versions[0])
 
-    def write(number: int) -> None:
-        media.put(KEY, versions[number % 2])
-
-    def read(_: int) -> bytes:
-        return media.get(KEY)
-
     with ThreadPoolExecutor(THREADS) as pool:
-        writes = [pool.submit(write, number) for number in range(40)]
-        reads = list(pool.map(read, range(120)))
-        for done in writes:
-            done.result()
+        writes, reads = [], []
+        for number in range(40):
+            writes.append(pool.submit(media.put, KEY, versions[number % 2]))
+            reads += [pool.submit(media.get, KEY) for _ in range(3)]
+        seen = [read.result() for read in reads]
+        for write in writes:
+            write.result()
 
-    assert all(seen in versions for seen in reads)
+    assert all(data in versions for data in seen)
 
 
 def test_url_opens_the_same_media_again(media, tmp_path):
@@ -352,3 +357,16 @@ def test_s3_unreachable_endpoint_is_an_error_naming_the_bucket_and_no_secret(
         open_media(s3_media_url, default_dir=tmp_path)
 
     assert s3_environment["AWS_SECRET_ACCESS_KEY"] not in str(unreachable.value)
+
+
+def test_s3_refused_credentials_are_an_error_naming_the_bucket_and_no_secret(
+    s3_media_url, s3_environment, s3_endpoint_checking_credentials, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint_checking_credentials)
+
+    with pytest.raises(
+        MediaError, match=r"S3 refused access to bucket 'voxprint-\w+' .*: check the AWS credentials"
+    ) as refused:
+        open_media(s3_media_url, default_dir=tmp_path)
+
+    assert s3_environment["AWS_SECRET_ACCESS_KEY"] not in str(refused.value)
