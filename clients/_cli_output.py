@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import json_format
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+import rasterizer
 from voxprint.v1 import voxprint_pb2
 
 from ._formats import JobState, Stage, enum_label
@@ -20,25 +21,47 @@ STATE_STYLES = {
     voxprint_pb2.JOB_STATE_COMPLETED: "green",
     voxprint_pb2.JOB_STATE_FAILED: "red",
 }
+AGE_UNITS = (("d", 86400), ("h", 3600), ("min", 60))
 
 
 def message_json(message: Message) -> dict[str, Any]:
-    """A Job or JobEvent in protobuf's canonical JSON mapping (what ``grpcurl`` prints), with
-    snake_case names and every field present, so scripts need no defaults."""
-    return json_format.MessageToDict(
-        message,
-        preserving_proto_field_name=True,
-        always_print_fields_with_no_presence=True,
-        unquote_int64_if_possible=True,
+    """``message`` in the proto3 canonical JSON mapping, exactly as ``grpcurl`` prints it:
+    lowerCamelCase names, enum value names, 64-bit integers as strings, default values left out."""
+    return json_format.MessageToDict(message)
+
+
+def fetch_json(response: voxprint_pb2.FetchResponse, path: str) -> dict[str, Any]:
+    """What ``fetch --json`` prints: the reply without its bytes (they went to ``path``), their size."""
+    described = voxprint_pb2.FetchResponse()
+    described.CopyFrom(response)
+    described.ClearField("data")
+    return {"path": path, "sizeBytes": str(len(response.data)), **message_json(described)}
+
+
+def raster_json(raster: rasterizer.Raster, path: str) -> dict[str, Any]:
+    """What ``rasterize --json`` prints: the raster described as a job's ``raster`` is, and its bit order."""
+    info = voxprint_pb2.RasterInfo(
+        width=raster.width, height=raster.height, bytes_per_row=raster.bytes_per_row, size_bytes=len(raster.data)
     )
+    return {"path": path, "bitOrder": raster.bit_order, **message_json(info)}
 
 
-def state_text(job: voxprint_pb2.Job) -> str:
-    label = enum_label(JobState, job.state)
+def state_text(job: voxprint_pb2.Job, *, image_failed: str = "completed without picture") -> str:
+    """The state, coloured; ``image_failed`` names a job that completed without its picture."""
     if job.state == voxprint_pb2.JOB_STATE_COMPLETED and job.error:
-        return "[yellow]completed without picture[/]"
+        return f"[yellow]{image_failed}[/]"
+    label = enum_label(JobState, job.state)
     style = STATE_STYLES.get(job.state)
     return f"[{style}]{label}[/]" if style else label
+
+
+def age_text(seconds: float) -> str:
+    """'5 s ago', '3 min ago', '2 h ago', '4 d ago' (a clock slightly ahead of ours reads '0 s ago')."""
+    whole = max(0, int(seconds))
+    for unit, size in AGE_UNITS:
+        if whole >= size:
+            return f"{whole // size} {unit} ago"
+    return f"{whole} s ago"
 
 
 def timings_text(job: voxprint_pb2.Job) -> str:
@@ -86,21 +109,33 @@ def job_table(job: voxprint_pb2.Job) -> Table:
     return table
 
 
-def jobs_table(jobs: Iterable[voxprint_pb2.Job]) -> Table:
-    table = Table(box=None, header_style="bold")
-    # Ids stay whole (they are copied into the next command); the transcript gives way.
+def jobs_table(jobs: Sequence[voxprint_pb2.Job], now: float) -> Table:
+    """One line per job; ``now`` (epoch seconds) is what ages are counted from."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    # Ids, states and ages stay whole (ids are copied into the next command); the texts give way.
     table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("state", no_wrap=True, min_width=9)
-    table.add_column("created", no_wrap=True, min_width=11)
-    table.add_column("transcript", no_wrap=True, overflow="ellipsis", min_width=12)
+    table.add_column("state", no_wrap=True)
+    table.add_column("age", no_wrap=True, justify="right")
+    table.add_column("transcript", no_wrap=True, overflow="ellipsis", min_width=12, ratio=2)
+    errors = any(job.error for job in jobs)
+    if errors:
+        table.add_column("error", no_wrap=True, overflow="ellipsis", min_width=12, ratio=1)
     for job in jobs:
-        table.add_row(
+        cells = [
             job.id,
-            state_text(job),
-            job.created_at.ToDatetime().strftime("%m-%d %H:%M"),
+            state_text(job, image_failed="no picture"),
+            age_text(now - job.created_at.ToMicroseconds() / 1e6),
             escape(job.transcript),
-        )
+        ]
+        if errors:
+            cells.append(f"[red]{escape(error_text(job))}[/]" if job.error else "")
+        table.add_row(*cells)
     return table
+
+
+def error_text(job: voxprint_pb2.Job) -> str:
+    """'transcribe: speech was garbled': the failed stage and the server's message."""
+    return f"{enum_label(Stage, job.error_stage)}: {job.error}" if job.error_stage else job.error
 
 
 class LiveFollow:

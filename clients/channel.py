@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import grpc
 import grpc.aio
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 MIB = 1024 * 1024
+#: gRPC's port when a target names none.
+DEFAULT_TLS_PORT = 443
+
+Transport = Literal["tls", "plaintext"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +101,75 @@ def as_config(config: ChannelConfig | str | None) -> ChannelConfig:
     if isinstance(config, ChannelConfig):
         return config
     return ChannelConfig(target=config) if config else ChannelConfig()
+
+
+HTTP2_FRAME_HEADER_BYTES = 9
+HTTP2_SETTINGS = 0x04
+TLS_ALERT, TLS_HANDSHAKE = 0x15, 0x16
+TLS_MAJOR_VERSION = 0x03
+#: A gRPC target naming a TCP address, with the resolver prefix it may carry.
+TCP_TARGET = re.compile(r"(?:dns:(?://[^/]*/)?|ipv4:|ipv6:)?(?P<host>\[[^\]]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?")
+
+
+def probe_transport(target: str, timeout: float = 2.0) -> Transport | None:
+    """Whether the server at ``target`` speaks TLS or plaintext HTTP/2; None when it cannot tell.
+
+    gRPC reports a client and server that disagree about TLS only as a closed socket or a failed
+    handshake, so this asks the server directly: it sends a TLS ClientHello and reads the first
+    bytes back. A TLS server answers with a TLS record (ServerHello or alert); a plaintext HTTP/2
+    server has already sent its connection preface, a SETTINGS frame, before reading anything.
+    """
+    address = _host_and_port(target)
+    if address is None:
+        return None
+    try:
+        with socket.create_connection(address, timeout=timeout) as connection:
+            connection.sendall(_client_hello(address[0]))
+            reply = _read_at_least(connection, HTTP2_FRAME_HEADER_BYTES)
+    except OSError:
+        return None
+    if _is_tls_record(reply):
+        return "tls"
+    if _is_http2_settings_frame(reply):
+        return "plaintext"
+    return None
+
+
+def _host_and_port(target: str) -> tuple[str, int] | None:
+    """``host[:port]``, ``[::1]:port``, ``dns:///host:port``; None for unix sockets and the like."""
+    match = TCP_TARGET.fullmatch(target)
+    if match is None:
+        return None
+    return match["host"].strip("[]"), int(match["port"] or DEFAULT_TLS_PORT)
+
+
+def _client_hello(host: str) -> bytes:
+    """The bytes Python's own TLS stack opens a handshake with (nothing is ever verified)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    outgoing = ssl.MemoryBIO()
+    handshake = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname=host)
+    try:
+        handshake.do_handshake()
+    except ssl.SSLWantReadError:  # it wants the ServerHello, which we never feed it
+        pass
+    return outgoing.read()
+
+
+def _read_at_least(connection: socket.socket, size: int) -> bytes:
+    reply = b""
+    while len(reply) < size and (chunk := connection.recv(4096)):
+        reply += chunk
+    return reply
+
+
+def _is_tls_record(data: bytes) -> bool:
+    return len(data) >= 2 and data[0] in (TLS_ALERT, TLS_HANDSHAKE) and data[1] == TLS_MAJOR_VERSION
+
+
+def _is_http2_settings_frame(data: bytes) -> bool:
+    if len(data) < HTTP2_FRAME_HEADER_BYTES:
+        return False
+    stream_id = int.from_bytes(data[5:9], "big") & 0x7FFF_FFFF
+    return data[3] == HTTP2_SETTINGS and stream_id == 0

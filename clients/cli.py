@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,31 +21,63 @@ import rasterizer
 from voxprint.v1 import voxprint_pb2
 
 from . import escpos, printers
-from ._cli_output import LiveFollow, job_table, jobs_table, message_json, problem_text
+from ._cli_output import (
+    LiveFollow,
+    fetch_json,
+    job_table,
+    jobs_table,
+    message_json,
+    problem_text,
+    raster_json,
+)
 from ._formats import Dither, Format, JobState, enum_labels
-from .channel import DEFAULT_TARGET, ChannelConfig
+from ._requests import ALL_JOBS_PAGE_SIZE
+from .channel import DEFAULT_TARGET, ChannelConfig, probe_transport
 from .client import VoxprintClient
-from .errors import InvalidArgument, NotFound, NotReady, TooLarge, Unavailable, VoxprintError
+from .errors import (
+    DeadlineExceeded,
+    InvalidArgument,
+    NotFound,
+    NotReady,
+    PermissionDenied,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    VoxprintError,
+)
 
 EXIT_JOB_FAILED = 1
 EXIT_USAGE = 2
-EXIT_SERVER = 3
+EXIT_UNAVAILABLE = 3
 EXIT_NOT_FOUND = 4
 EXIT_NOT_READY = 5
 EXIT_LOCAL = 6
+EXIT_AUTH = 7
+EXIT_TIMEOUT = 8
+EXIT_SERVER_ERROR = 9
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES_HELP = """\b
-Exit codes:
-    0  success
-    1  the job failed (or has no picture when one was asked for)
-    2  usage error, or the server rejected the request as invalid
-    3  server unreachable, timed out, or another server error
-    4  no such job
-    5  result not available yet (job still running) or never (image step failed)
-    6  printer or local file error
-  130  interrupted (Ctrl-C)
-"""
+#: Every exit code and its meaning, shown by ``voxprint --help``; docs/cli.md repeats this table.
+EXIT_CODES = (
+    (0, "success"),
+    (EXIT_JOB_FAILED, "the job failed (or has no picture when one was asked for)"),
+    (EXIT_USAGE, "usage error, or the server rejected the request as invalid"),
+    (EXIT_UNAVAILABLE, "server unreachable or unavailable (also: TLS on one side only)"),
+    (EXIT_NOT_FOUND, "no such job"),
+    (EXIT_NOT_READY, "result not available: job still running, or its image step failed"),
+    (EXIT_LOCAL, "printer or local file error"),
+    (EXIT_AUTH, "unauthenticated (missing or wrong token) or permission denied"),
+    (EXIT_TIMEOUT, "timed out (--timeout, --wait-timeout)"),
+    (EXIT_SERVER_ERROR, "any other server error"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+EXIT_CODES_HELP = "\b\nExit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES)
+
+#: What to say when the client and the server disagree about TLS (see channel.probe_transport).
+TRANSPORT_MISMATCH = {
+    "tls": "the server speaks TLS; pass --tls-ca PEM (or --tls for a publicly trusted certificate)",
+    "plaintext": "the server speaks plaintext; drop --tls-ca/--tls",
+}
 
 #: File names ``fetch`` uses when -o is not given.
 DEFAULT_OUTPUT_NAMES = {"png": "{id}.png", "raw": "{id}.bin", "preview": "{id}-preview.png"}
@@ -68,8 +100,14 @@ def exit_code_for(error: Exception) -> int:
         return EXIT_NOT_READY
     if isinstance(error, (InvalidArgument, TooLarge)):
         return EXIT_USAGE
+    if isinstance(error, Unavailable):
+        return EXIT_UNAVAILABLE
+    if isinstance(error, (Unauthenticated, PermissionDenied)):
+        return EXIT_AUTH
+    if isinstance(error, DeadlineExceeded):
+        return EXIT_TIMEOUT
     if isinstance(error, VoxprintError):
-        return EXIT_SERVER
+        return EXIT_SERVER_ERROR
     return EXIT_LOCAL  # PrinterError, OSError
 
 
@@ -216,10 +254,22 @@ def server_options(command: Callable[..., None]) -> Callable[..., None]:
                 command(client, *args, **kwargs)
             except Unavailable as error:
                 raise CliFailure(
-                    f"voxprint server {config.target} unavailable: {one_line(error)}", EXIT_SERVER
+                    f"voxprint server {config.target} unavailable: {why_unavailable(config, error)}", EXIT_UNAVAILABLE
                 ) from error
+            except Unauthenticated as error:
+                hint = "" if config.token else "; pass --token TOKEN or set VOXPRINT_TOKEN"
+                raise CliFailure(one_line(error) + hint, EXIT_AUTH) from error
 
     return connection_options(with_client, shared=False)
+
+
+def why_unavailable(config: ChannelConfig, error: Unavailable) -> str:
+    """gRPC's reason, unless the server turns out to speak TLS when we did not (or the reverse):
+    gRPC words that as "Socket closed" or a failed handshake, so ask the server which it speaks."""
+    spoken = probe_transport(config.target, timeout=min(config.timeout or 2.0, 2.0))
+    if spoken is not None and (spoken == "tls") != config.uses_tls:
+        return TRANSPORT_MISMATCH[spoken]
+    return one_line(error)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
@@ -338,21 +388,24 @@ def submit(
       voxprint submit kitchen.wav --png pic.png --raw pic.bin --preview dots.png
       voxprint submit kitchen.wav --width 576 --dither atkinson --json
       arecord -f S16_LE -r 16000 -d 4 -t wav - | voxprint submit -
-      voxprint submit kitchen.wav --no-wait --json | jq -r .id
+      id=$(voxprint submit kitchen.wav --no-wait) && voxprint watch $id
     """
     outputs = {name: path for name, path in (("png", png), ("raw", raw), ("preview", preview)) if path}
     if no_wait and outputs:
         raise click.UsageError("--no-wait cannot write --png/--raw/--preview: the job is not done yet")
     interactive = not as_json
     job = upload(client, recording, interactive, request_id=request_id, width=width, dither=dither)
+    if no_wait:
+        if as_json:
+            print_json(message_json(job))
+        else:
+            click.echo(job.id)  # alone on stdout, so `id=$(voxprint submit a.wav --no-wait)` works
+        return
     if interactive:
         cli_state().err.print(f"job [bold]{job.id}[/]")
-    if not no_wait:
-        job = follow(client, job.id, timeout=wait_timeout, live=interactive)
+    job = follow(client, job.id, timeout=wait_timeout, live=interactive)
     if as_json:
         print_json(message_json(job))
-    if no_wait:
-        return
     check_outcome(job, wants_picture=bool(outputs))
     for name, path in outputs.items():
         write_result(client, job.id, name, path)
@@ -410,24 +463,47 @@ def get(client: VoxprintClient, job_id: str, as_json: bool) -> None:
 
 @cli.command(name="list")
 @click.option("--state", type=click.Choice(enum_labels(JobState)), help="Only jobs in this state.")
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="At most this many (0 = all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="At most this many, over as many pages as it takes (0 = all).",
+)
+@click.option("--page-token", default="", metavar="TOKEN", help="Continue a listing where an earlier one stopped.")
 @json_option
 @server_options
-def list_jobs(client: VoxprintClient, state: str | None, limit: int, as_json: bool) -> None:
-    """List jobs, newest first.
+def list_jobs(client: VoxprintClient, state: str | None, limit: int, page_token: str, as_json: bool) -> None:
+    """List jobs, newest first: id, state, age, transcript and, for jobs that
+    failed or have no picture, the error. Long texts are cut to fit the terminal.
 
     \b
     Examples:
       voxprint list
       voxprint list --state failed --limit 0
-      voxprint list --json | jq -r '.[].id'
+      voxprint list --limit 50 --page-token TOKEN     # the next 50, as the last listing said
+      voxprint list --json | jq -r '.jobs[].id'
     """
-    page_size = min(limit, 500) if limit else 500
-    jobs = list(islice(client.iter_jobs(state, page_size=page_size), limit or None))
+    listing = list_pages(client, state, limit, page_token)
     if as_json:
-        print_json([message_json(job) for job in jobs])
-    else:
-        cli_state().out.print(jobs_table(jobs))
+        print_json(message_json(listing))
+        return
+    cli_state().out.print(jobs_table(listing.jobs, now=time.time()))
+    if listing.next_page_token:
+        cli_state().err.print(f"[dim]more: voxprint list --page-token {listing.next_page_token}[/]", soft_wrap=True)
+
+
+def list_pages(client: VoxprintClient, state: str | None, limit: int, page_token: str) -> voxprint_pb2.ListJobsResponse:
+    """Up to ``limit`` jobs (0 = all) from ``page_token`` on, as one reply whose ``next_page_token``
+    continues exactly after the last job in it: no page asks for more jobs than are still wanted."""
+    listing = voxprint_pb2.ListJobsResponse(next_page_token=page_token)
+    while True:
+        wanted = limit - len(listing.jobs) if limit else ALL_JOBS_PAGE_SIZE
+        page = client.list(min(wanted, ALL_JOBS_PAGE_SIZE), listing.next_page_token, state)
+        listing.jobs.extend(page.jobs)
+        listing.next_page_token = page.next_page_token
+        if not page.next_page_token or len(listing.jobs) == limit:
+            return listing
 
 
 @cli.command()
@@ -460,16 +536,8 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
         raise click.UsageError("--json and -o - would both write to stdout; pick one")
     path = output or Path(DEFAULT_OUTPUT_NAMES[format_name].format(id=job_id))
     response = write_result(client, job_id, format_name, path)
-    summary = {
-        "path": str(path),
-        "content_type": response.content_type,
-        "width": response.width,
-        "height": response.height,
-        "bytes_per_row": response.bytes_per_row,
-        "size_bytes": len(response.data),
-    }
     if as_json:
-        print_json(summary)
+        print_json(fetch_json(response, str(path)))
     elif str(path) != "-":
         size = f"{response.width}×{response.height}, {len(response.data)} bytes"
         cli_state().err.print(f"wrote {format_name} ({size}) → {path}")
@@ -560,15 +628,8 @@ def rasterize(
     output.write_bytes(raster.data)
     if preview:
         preview.write_bytes(rasterizer.preview(raster))
-    summary = {
-        "path": str(output),
-        "width": raster.width,
-        "height": raster.height,
-        "bytes_per_row": raster.bytes_per_row,
-        "bit_order": raster.bit_order,
-    }
     if as_json:
-        print_json(summary)
+        print_json(raster_json(raster, str(output)))
     else:
         cli_state().err.print(
             f"wrote {raster.width}×{raster.height} dots, {raster.bytes_per_row} bytes/row "

@@ -13,11 +13,13 @@ from PIL import Image
 import rasterizer
 from clients import Unavailable, escpos
 from clients.cli import (
+    EXIT_AUTH,
     EXIT_JOB_FAILED,
     EXIT_LOCAL,
     EXIT_NOT_FOUND,
     EXIT_NOT_READY,
-    EXIT_SERVER,
+    EXIT_TIMEOUT,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     cli,
 )
@@ -94,7 +96,7 @@ def test_submit_json_prints_the_finished_job(server, speech_wav):
     assert job["state"] == "JOB_STATE_COMPLETED"
     assert "penguins" in job["transcript"]
     assert job["options"] == {"width": 576, "dither": "DITHER_ATKINSON"}
-    assert job["raster"]["bytes_per_row"] == 72
+    assert job["raster"]["bytesPerRow"] == 72
 
 
 @pytest.mark.slow
@@ -108,7 +110,7 @@ def test_submit_no_wait_returns_the_queued_job_and_watch_follows_it(server, spee
     assert watched.exit_code == 0, watched.output
     events = [json.loads(line) for line in watched.stdout.splitlines()]
     assert events[0]["snapshot"] is True
-    versions = [event["job"]["version"] for event in events]
+    versions = [int(event["job"]["version"]) for event in events]
     assert versions == sorted(set(versions))
     assert events[-1]["job"]["state"] == "JOB_STATE_COMPLETED"
 
@@ -161,7 +163,7 @@ def test_submit_rejected_as_not_audio_exits_2(server, tmp_path):
 
 
 @pytest.mark.slow
-def test_waiting_past_the_timeout_exits_3(server_factory, tmp_path):
+def test_waiting_past_the_timeout_exits_with_the_timeout_code(server_factory, tmp_path):
     gate = threading.Event()
     server = server_factory(transcriber=ScriptedTranscriber(gate=gate))
     wav = tmp_path / "slow.wav"
@@ -170,7 +172,7 @@ def test_waiting_past_the_timeout_exits_3(server_factory, tmp_path):
         result = voxprint("submit", wav, "--wait-timeout", "0.5", "--server", server.target)
     finally:
         gate.set()
-    assert result.exit_code == EXIT_SERVER
+    assert result.exit_code == EXIT_TIMEOUT
     assert "did not finish within 0.5 s" in one_error_line(result)
 
 
@@ -209,7 +211,7 @@ def test_list_json_has_the_jobs_newest_first(server, speech_wav):
     ]
     result = voxprint("list", "--json", "--limit", "2", "--server", server.target)
     assert result.exit_code == 0, result.output
-    assert [job["id"] for job in json.loads(result.stdout)] == ids[::-1][:2]
+    assert [job["id"] for job in json.loads(result.stdout)["jobs"]] == ids[::-1][:2]
 
 
 @pytest.mark.slow
@@ -260,7 +262,7 @@ def test_fetch_before_the_picture_exists_exits_5(server_factory, tmp_path):
 def test_an_unreachable_server_exits_3_naming_it():
     target = f"127.0.0.1:{free_port()}"
     result = voxprint("--server", target, "list", "--timeout", "5")
-    assert result.exit_code == EXIT_SERVER
+    assert result.exit_code == EXIT_UNAVAILABLE
     assert f"voxprint server {target} unavailable" in one_error_line(result)
 
 
@@ -284,10 +286,18 @@ def test_the_token_comes_from_the_flag_or_the_environment(guarded_server):
 
 
 @pytest.mark.slow
-def test_no_token_for_a_guarded_server_exits_3(guarded_server):
+def test_no_token_for_a_guarded_server_exits_with_the_auth_code_and_names_the_flag(guarded_server):
     result = voxprint("list", "--server", guarded_server.target)
-    assert result.exit_code == EXIT_SERVER
-    assert "(unauthenticated)" in one_error_line(result)
+    assert result.exit_code == EXIT_AUTH
+    line = one_error_line(result)
+    assert "(unauthenticated)" in line and "--token" in line
+
+
+@pytest.mark.slow
+def test_a_wrong_token_and_an_unreachable_server_exit_differently(guarded_server):
+    wrong_token = voxprint("list", "--token", "guess", "--server", guarded_server.target)
+    unreachable = voxprint("list", "--token", "s3cret", "--server", f"127.0.0.1:{free_port()}")
+    assert (wrong_token.exit_code, unreachable.exit_code) == (EXIT_AUTH, EXIT_UNAVAILABLE)
 
 
 @pytest.mark.slow
@@ -297,7 +307,7 @@ def test_tls_ca_connects_over_tls(server_factory, tmp_path):
         tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
     )
     assert voxprint("--tls-ca", cert, "--server", server.target, "list").exit_code == 0
-    assert voxprint("list", "--server", server.target, "--timeout", "3").exit_code == EXIT_SERVER
+    assert voxprint("list", "--server", server.target, "--timeout", "3").exit_code == EXIT_UNAVAILABLE
 
 
 # --- print ----------------------------------------------------------------------------------------
@@ -372,10 +382,11 @@ def test_rasterize_json_describes_the_raster(tmp_path):
     result = voxprint("rasterize", image, "-o", tmp_path / "out.bin", "--json")
     assert json.loads(result.stdout) == {
         "path": str(tmp_path / "out.bin"),
+        "bitOrder": "lsb",
         "width": 384,
         "height": 288,
-        "bytes_per_row": 48,
-        "bit_order": "lsb",
+        "bytesPerRow": 48,
+        "sizeBytes": str(48 * 288),
     }
 
 
