@@ -89,6 +89,7 @@ def read_samples(path: Path, *, sample_rate: int, max_seconds: float) -> np.ndar
     faster-whisper decodes it; raises :class:`InvalidAudio` past ``max_seconds`` of audio."""
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     with _opened(str(path)) as (container, stream):
+        _check_stated_duration(container, max_seconds)
         chunks = [
             resampled.to_ndarray().reshape(-1)
             for frame in _frames_within(container, stream, max_seconds)
@@ -120,8 +121,7 @@ def _inspect_pcm_wav(recording: bytes) -> AudioInfo | None:
 
 def _inspect_by_decoding(recording: bytes, max_seconds: float) -> AudioInfo:
     with _opened(io.BytesIO(recording)) as (container, stream):
-        if container.duration is not None and container.duration / av.time_base > max_seconds:
-            raise InvalidAudio(_too_long(max_seconds, container.duration / av.time_base))
+        _check_stated_duration(container, max_seconds)
         seconds = sum(frame.samples / frame.sample_rate for frame in _frames_within(container, stream, max_seconds))
         content_type, extension = _CONTAINERS[container.format.name]
         sample_rate, channels = stream.rate, stream.channels
@@ -142,6 +142,12 @@ def _opened(source: str | io.BytesIO) -> Iterator[tuple[av.container.InputContai
         raise
     except _DECODER_FAILURES as error:
         raise InvalidAudio(NOT_READABLE) from error
+
+
+def _check_stated_duration(container: av.container.InputContainer, max_seconds: float) -> None:
+    """Refuse at once, naming the duration, when the container states one above the limit."""
+    if container.duration is not None and container.duration / av.time_base > max_seconds:
+        raise InvalidAudio(_too_long(max_seconds, container.duration / av.time_base))
 
 
 def _frames_within(
