@@ -89,9 +89,6 @@ class WordNet:
         lines = self._read(f"{pos}.exc").decode().splitlines()
         return {fields[0]: tuple(fields[1:]) for fields in map(str.split, lines) if len(fields) > 1}
 
-    def has(self, word: str, pos: str) -> bool:
-        return word in self._index[pos]
-
     def lemmas(self, word: str, pos: str) -> list[str]:
         """The dictionary forms ``word`` may be an inflection of, as ``pos``: itself first if a lemma."""
         found = [word] if word in self._index[pos] else []

@@ -16,6 +16,7 @@ printer's dithering finds no grey to turn into speckle.
 from __future__ import annotations
 
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +138,10 @@ def _plan(text: str, reading: Reading, caption_font: Path) -> ScenePlan:
 
 
 def _stage(reading: Reading) -> list[PlacedGlyph]:
-    """Subject, action, first object left to right in one row; any further objects beneath."""
+    """Subject, action, first object left to right in one row; any further objects beneath.
+
+    A square holding copies is widened by the columns they need, so three monkeys are each about
+    as big as one monkey would be, and the subject's copies stay bigger than an object."""
     in_row = [(reading.pictograms[0], SUBJECT_WEIGHT)]
     if reading.subject is not None and reading.action is not None:
         in_row.append((reading.action, ACTION_WEIGHT))
@@ -146,7 +150,7 @@ def _stage(reading: Reading) -> list[PlacedGlyph]:
     in_row += [(thing, OBJECT_WEIGHT) for thing in beside]
     everything = [pictogram for pictogram, _ in in_row] + list(below)
     cells = stage_cells(
-        [Slot(pictogram.count, weight) for pictogram, weight in in_row],
+        [Slot(pictogram.count, weight * math.ceil(math.sqrt(pictogram.count))) for pictogram, weight in in_row],
         [thing.count for thing in below],
         rest_weight=OBJECT_WEIGHT,
         width=CANVAS_WIDTH - 2 * MARGIN,
