@@ -26,9 +26,9 @@ _TRANSFER = TransferConfig(
     multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD, max_concurrency=4
 )
 # The 32-thread I/O pool, the worker threads and a transfer's parts may all talk to S3 at once; a
-# smaller pool would make them open and discard connections instead of reusing them. Retries back
-# off exponentially (3 attempts unless AWS_MAX_ATTEMPTS says otherwise), so a dead endpoint fails
-# a request within seconds instead of holding a worker.
+# smaller pool would make them open and discard connections instead of reusing them. Short
+# connect timeouts and standard retries (3 attempts unless AWS_MAX_ATTEMPTS says otherwise, with
+# exponential backoff) make a dead endpoint fail a request in well under a minute, not hold a worker.
 _CLIENT = Config(max_pool_connections=64, connect_timeout=5, read_timeout=30, retries={"mode": "standard"})
 
 _MISSING_KEY = {"NoSuchKey", "NotFound", "404"}
