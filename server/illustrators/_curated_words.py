@@ -92,6 +92,7 @@ SYNONYMS: dict[str, str] = {
     "knight": "shield",
     "farm": "tractor",
     "library": "books",
+    "restaurant": "fork_and_knife_with_plate",
     "lamp": "light_bulb",
     "desk": "desktop_computer",
     "oven": "cooking",
@@ -101,6 +102,10 @@ SYNONYMS: dict[str, str] = {
     "sand": "beach_with_umbrella",
     "branch": "leaf_fluttering_in_wind",
     "nails": "hammer",
+    "arm": "flexed_biceps",
+    "box": "package",
+    "bowl": "bowl_with_spoon",
+    "field": "sheaf_of_rice",
     "pond": "water_wave",
     "lake": "water_wave",
     "river": "water_wave",
@@ -272,3 +277,12 @@ MISLEADING_WORDS = frozenset(
 )
 """Words whose emoji pictures another sense: "the battery dies" is no die (🎲), "it prints" no paw
 prints (🐾), "I saw" no saw (🪚), "turn left" no left arrow."""
+
+GENERAL_CATEGORIES = frozenset(
+    """
+    construction structure artifact artefact object whole unit thing entity matter substance material
+    device instrumentality container covering equipment facility area region location place
+    """.split()
+)
+"""WordNet categories too general to picture what is below them: a barn is a "structure", and
+🚧 (construction) is no picture of a barn."""

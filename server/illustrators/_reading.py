@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from server.illustrators._curated_words import ACTIONS, MISLEADING_WORDS, SYNONYMS
+from server.illustrators._curated_words import ACTIONS, GENERAL_CATEGORIES, MISLEADING_WORDS, SYNONYMS
 from server.illustrators._emoji_index import ALIAS, KEYWORD, glyph_named, word_index
 from server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
 
@@ -239,7 +239,7 @@ class _Reader:
         for lemma in lemmas:
             nearest: dict[int, list[str]] = {}
             for distance, synset in self.wordnet.kinds_of(lemma, CATEGORY_SENSES, CATEGORY_DEPTH):
-                nearest.setdefault(distance, []).extend(synset.words)
+                nearest.setdefault(distance, []).extend(word for word in synset.words if word not in GENERAL_CATEGORIES)
             for distance, words in nearest.items():
                 if (glyph := self.best(words, worst_tier=KEYWORD if distance == 0 else ALIAS)) is not None:
                     return glyph
