@@ -51,14 +51,19 @@ class VoxprintServer:
         settings = self.settings
         self.replica = Replica(settings.data_dir)
         database_url = settings.resolved_database_url
-        self.access = DatabaseAccess(open_database(database_url, pool_size=settings.db_pool_size))
+        connection_label = f"voxprint {self.replica.id}"
+        self.access = DatabaseAccess(
+            open_database(database_url, pool_size=settings.db_pool_size, application_name=connection_label)
+        )
         self.store = JobStore(self.access)
         self.queue = JobQueue(self.access, self.replica.id, settings.lease_seconds)
         media = open_media(settings.media_url, settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
         self.listener = None
         if self.access.postgres:
-            self.listener = PostgresChangeListener(database_url, events, self.store.get, job_to_proto)
+            self.listener = PostgresChangeListener(
+                database_url, connection_label, events, self.store.get, job_to_proto
+            )
             await asyncio.to_thread(self.listener.start)
         pipeline = Pipeline(
             self.queue,

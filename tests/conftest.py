@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.gateway_fixtures",
     "tests.s3_server",
     "tests.postgres_server",
+    "tests.replicas",
 ]
 
 SPOKEN_PHRASE = "two penguins on the beach"

@@ -48,7 +48,7 @@ class PostgresCluster:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(_server_binary("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c max_connections=200 -c fsync=off"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
         self._run(
             _server_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"
         )
@@ -69,10 +69,16 @@ class PostgresCluster:
 
     def connection_count(self, database_url: str) -> int:
         """Connections open to the database of ``database_url``, this query's own not counted."""
+        return sum(self.connections_by_application(database_url).values())
+
+    def connections_by_application(self, database_url: str) -> dict[str, int]:
+        """Connections open to the database of ``database_url``, by application_name."""
         name = database_url.rsplit("/", 1)[1]
         with psycopg.connect(self.url(), autocommit=True) as admin:
-            row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()
-        return row[0]
+            rows = admin.execute(
+                "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s GROUP BY 1", (name,)
+            ).fetchall()
+        return dict(rows)
 
     def stop(self) -> None:
         self._run(_server_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.media import LocalMedia, Media, MediaError, MediaFull, MediaMissing, MediaStore, open_media
+from server.media import LocalMedia, Media, MediaError, MediaFull, MediaMissing, open_media
 from server.media.local import PARTIAL_PREFIX
 from server.media.s3 import MULTIPART_THRESHOLD
 from tests.s3_server import running_moto
@@ -238,15 +238,6 @@ def test_a_file_url_means_that_directory(tmp_path):
 def test_urls_naming_no_usable_place_are_refused(url, tmp_path):
     with pytest.raises(ValueError):
         open_media(url, default_dir=tmp_path)
-
-
-def test_media_store_keeps_the_old_methods_until_callers_switch(tmp_path):
-    store = MediaStore(tmp_path / "media")
-    key = store.save_image("job", DATA)
-
-    assert (key, store.read(key), store.path(key).read_bytes()) == ("image/job.png", DATA, DATA)
-    store.discard(key)
-    assert not store.path(key).exists()
 
 
 # -- the local backend -------------------------------------------------------------------------

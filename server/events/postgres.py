@@ -31,11 +31,13 @@ class PostgresChangeListener:
     def __init__(
         self,
         conninfo: str,
+        application_name: str,
         events: JobEvents,
         read_job: Callable[[uuid.UUID], Job | None],
         to_message: Callable[[Job], voxprint_pb2.Job],
     ) -> None:
         self._conninfo = conninfo
+        self._application_name = application_name
         self._events = events
         self._read_job = read_job
         self._to_message = to_message
@@ -57,7 +59,9 @@ class PostgresChangeListener:
         failures = 0
         while not self._stopping.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True) as connection:
+                with psycopg.connect(
+                    self._conninfo, autocommit=True, application_name=self._application_name
+                ) as connection:
                     connection.execute(f"LISTEN {CHANGE_CHANNEL}")
                     if failures:
                         log.info("listening for job changes again")

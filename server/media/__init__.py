@@ -13,10 +13,7 @@ from urllib.request import url2pathname
 from server.media.interface import Media, MediaError, MediaFull, MediaMissing, check_key
 from server.media.local import LocalMedia
 
-# The name the service, pipeline and app import today; it goes once they import LocalMedia/open_media.
-MediaStore = LocalMedia
-
-__all__ = ["LocalMedia", "Media", "MediaError", "MediaFull", "MediaMissing", "MediaStore", "open_media"]
+__all__ = ["LocalMedia", "Media", "MediaError", "MediaFull", "MediaMissing", "open_media"]
 
 
 def open_media(url: str | None, default_dir: Path) -> Media:

@@ -62,27 +62,6 @@ class LocalMedia:
             raise MediaMissing(f"media {key!r} is missing")
         yield file
 
-    # The MediaStore methods the pipeline, service and app call today; they go once those use the
-    # interface above (put/get/delete/local_copy with keys they name themselves).
-    def path(self, relative: str) -> Path:
-        return self._file(relative)
-
-    def read(self, relative: str) -> bytes:
-        return self.get(relative)
-
-    def save_audio(self, job_id: uuid.UUID, recording: bytes, extension: str) -> str:
-        return self._put_named(f"audio/{job_id}.{extension}", recording)
-
-    def save_image(self, job_id: uuid.UUID, png: bytes) -> str:
-        return self._put_named(f"image/{job_id}.png", png)
-
-    def discard(self, relative: str) -> None:
-        self.delete(relative)
-
-    def _put_named(self, key: str, data: bytes) -> str:
-        self.put(key, data)
-        return key
-
     def _file(self, key: str) -> Path:
         return self.root / check_key(key)
 

@@ -37,8 +37,13 @@ SQLITE_PRAGMAS = {
 CHANGE_CHANNEL = "voxprint_job_changes"
 
 
-def open_database(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> peewee.Database:
-    """Connect the models to ``url`` (``sqlite:///path`` or ``postgresql://…``), migrate, return it."""
+def open_database(
+    url: str, *, pool_size: int = DEFAULT_POOL_SIZE, application_name: str = "voxprint"
+) -> peewee.Database:
+    """Connect the models to ``url`` (``sqlite:///path`` or ``postgresql://…``), migrate, return it.
+
+    ``application_name`` labels this replica's PostgreSQL connections (``pg_stat_activity``).
+    """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         db: peewee.Database = PooledSqliteDatabase(
@@ -52,7 +57,11 @@ def open_database(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> peewee.Dat
         # psycopg takes the whole URL as its conninfo (host, port, user, password, sslmode, ...).
         conninfo = urlunsplit(parts._replace(scheme="postgresql"))
         db = PooledPostgresqlDatabase(
-            conninfo, max_connections=pool_size, timeout=POOL_WAIT_SECONDS, prefer_psycopg3=True
+            conninfo,
+            max_connections=pool_size,
+            timeout=POOL_WAIT_SECONDS,
+            prefer_psycopg3=True,
+            application_name=application_name,
         )
     else:
         raise ValueError(f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://")
