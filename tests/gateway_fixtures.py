@@ -1,14 +1,23 @@
-"""Shared pieces for gateway tests: a gateway on loopback, datagrams of a recognisable recording,
-and a second spoken recording."""
+"""Shared pieces for gateway tests: a gateway on loopback (in this process, or as a subprocess
+read from outside as an operator would), datagrams of a recognisable recording, a /metrics
+parser and a second spoken recording."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from clients import AsyncVoxprintClient
 from clients.gateway.assembler import Limits
@@ -18,6 +27,8 @@ from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 from tests.conftest import speak
 
 SECOND_PHRASE = "a banana and an apple"
+# Set for gateway subprocesses, so the environment variable is what turns /metrics on.
+METRICS_ENV = "VOXPRINT_GATEWAY_METRICS_LISTEN"
 FRAMES = 8  # per datagram of part()
 
 # Loopback-sized: short timeouts and fast retries keep the tests quick; the behaviour is the same.
@@ -41,6 +52,72 @@ async def running_gateway(server_target: str, **overrides: object) -> AsyncItera
             yield gateway
         finally:
             await gateway.close()
+
+
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse_metrics(text: str) -> Metrics:
+    """Every sample of a /metrics page, by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+class GatewayProcess:
+    """`python -m clients.gateway.main` on 127.0.0.1 (random ports) with /metrics on, in front of
+    `server_target`; `extra` are more command-line flags. Stop it with `stop()`."""
+
+    START_TIMEOUT = 30.0
+    _LISTENING = re.compile(r"listening on udp ([\d.]+):(\d+)")
+    _METRICS = re.compile(r"metrics on (http://[\d.]+:\d+/metrics)")
+
+    def __init__(self, server_target: str, state_dir: Path, *extra: str) -> None:
+        command = [sys.executable, "-m", "clients.gateway.main", "--listen", "127.0.0.1:0"]
+        command += ["--server", server_target, "--state-dir", str(state_dir), "--counters-interval", "3600", *extra]
+        self.log: list[str] = []
+        self._started = threading.Event()
+        self.process = subprocess.Popen(
+            command, stderr=subprocess.PIPE, text=True, env={**os.environ, METRICS_ENV: "127.0.0.1:0"}
+        )
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
+        if not self._started.wait(self.START_TIMEOUT):
+            self.stop()
+            raise RuntimeError("the gateway did not start:\n" + "\n".join(self.log))
+        listening = self._first(self._LISTENING)
+        self.address = (listening.group(1), int(listening.group(2)))
+        self.metrics_url = self._first(self._METRICS).group(1)
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line.rstrip())
+            if self._LISTENING.search(line):
+                self._started.set()
+        self._started.set()  # exited before listening: stop waiting
+
+    def _first(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        return next(match for line in self.log if (match := pattern.search(line)))
+
+    def scrape(self) -> Metrics:
+        with urllib.request.urlopen(self.metrics_url, timeout=10) as page:
+            return parse_metrics(page.read().decode())
+
+    def status_kib(self, field: str) -> int:
+        """A memory figure of the process from /proc/<pid>/status, e.g. VmRSS or VmHWM (peak)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        raise KeyError(field)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(15)
+        self._reader.join(5)
 
 
 @pytest.fixture(scope="session")

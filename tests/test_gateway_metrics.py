@@ -6,25 +6,18 @@ import asyncio
 import socket
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from clients.gateway import protocol
 from clients.gateway.main import Gateway
-from tests.gateway_fixtures import part, running_gateway
+from tests.gateway_fixtures import Metrics, parse_metrics, part, running_gateway
 
 UNREACHABLE_SERVER = "127.0.0.1:1"
 
 
-async def scrape(gateway: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample on /metrics, by name and labels."""
+async def scrape(gateway: Gateway) -> Metrics:
+    # From another thread: the gateway reads its counters on this event loop.
     assert gateway.metrics_address is not None
     url = "http://{}:{}/metrics".format(*gateway.metrics_address)
-    text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode())
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    return parse_metrics(await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read().decode()))
 
 
 async def sent(gateway: Gateway, datagrams: list[bytes]) -> None:
