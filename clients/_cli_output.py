@@ -8,9 +8,10 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 import rasterizer
 from voxprint.v1 import voxprint_pb2
@@ -22,6 +23,10 @@ STATE_STYLES = {
     voxprint_pb2.JOB_STATE_FAILED: "red",
 }
 AGE_UNITS = (("d", 86400), ("h", 3600), ("min", 60))
+#: The job list: columns from this one on (transcript, error) give way to fit the terminal.
+FLEXIBLE_FROM = 3
+COLUMN_GAP = 2
+JUSTIFY: dict[str, JustifyMethod] = {"age": "right"}
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -109,33 +114,52 @@ def job_table(job: voxprint_pb2.Job) -> Table:
     return table
 
 
-def jobs_table(jobs: Sequence[voxprint_pb2.Job], now: float) -> Table:
-    """One line per job; ``now`` (epoch seconds) is what ages are counted from."""
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    # Ids, states and ages stay whole (ids are copied into the next command); the texts give way.
-    table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("state", no_wrap=True)
-    table.add_column("age", no_wrap=True, justify="right")
-    table.add_column("transcript", no_wrap=True, overflow="ellipsis", min_width=12, ratio=2)
-    errors = any(job.error for job in jobs)
-    if errors:
-        table.add_column("error", no_wrap=True, overflow="ellipsis", min_width=12, ratio=1)
-    for job in jobs:
-        cells = [
-            job.id,
-            state_text(job, image_failed="no picture"),
-            age_text(now - job.created_at.ToMicroseconds() / 1e6),
-            escape(job.transcript),
+def jobs_table(jobs: Sequence[voxprint_pb2.Job], now: float, width: int) -> Table:
+    """One line per job in ``width`` columns; ``now`` (epoch seconds) is what ages count from.
+
+    Ids, states and ages stay whole (ids get copied into the next command); the transcript and
+    error columns share what is left and end in "…" when cut.
+    """
+    headers = ["id", "state", "age", "transcript"]
+    rows = [
+        [
+            Text(job.id),
+            Text.from_markup(state_text(job, image_failed="no picture")),
+            Text(age_text(now - job.created_at.ToMicroseconds() / 1e6)),
+            Text(one_line(job.transcript)),
+            Text(one_line(job.error), style="red"),
         ]
-        if errors:
-            cells.append(f"[red]{escape(error_text(job))}[/]" if job.error else "")
-        table.add_row(*cells)
+        for job in jobs
+    ]
+    if any(job.error for job in jobs):
+        headers.append("error")
+    rows = [row[: len(headers)] for row in rows]
+    natural = [max([len(header), *(row[column].cell_len for row in rows)]) for column, header in enumerate(headers)]
+    fixed, flexible = natural[:FLEXIBLE_FROM], natural[FLEXIBLE_FROM:]
+    available = width - sum(fixed) - COLUMN_GAP * (len(headers) - 1)
+    widths = fixed + fair_shares(max(available, 0), flexible)
+
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, COLUMN_GAP // 2))
+    for header, column_width in zip(headers, widths, strict=True):
+        table.add_column(header, width=column_width, no_wrap=True, overflow="ellipsis", justify=JUSTIFY.get(header))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
-def error_text(job: voxprint_pb2.Job) -> str:
-    """'transcribe: speech was garbled': the failed stage and the server's message."""
-    return f"{enum_label(Stage, job.error_stage)}: {job.error}" if job.error_stage else job.error
+def fair_shares(available: int, wanted: Sequence[int]) -> list[int]:
+    """Split ``available`` columns: each gets what it wants if that fits, else an equal share of
+    what the narrower ones left."""
+    shares = [0] * len(wanted)
+    left = available
+    for position, index in enumerate(sorted(range(len(wanted)), key=wanted.__getitem__)):
+        shares[index] = min(wanted[index], left // (len(wanted) - position))
+        left -= shares[index]
+    return shares
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 class LiveFollow:

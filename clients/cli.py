@@ -488,7 +488,10 @@ def list_jobs(client: VoxprintClient, state: str | None, limit: int, page_token:
     if as_json:
         print_json(message_json(listing))
         return
-    cli_state().out.print(jobs_table(listing.jobs, now=time.time()))
+    if listing.jobs:
+        cli_state().out.print(jobs_table(listing.jobs, now=time.time(), width=cli_state().out.width))
+    else:
+        cli_state().err.print(f"no {state} jobs" if state else "no jobs")
     if listing.next_page_token:
         cli_state().err.print(f"[dim]more: voxprint list --page-token {listing.next_page_token}[/]", soft_wrap=True)
 

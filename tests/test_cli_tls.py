@@ -1,0 +1,89 @@
+"""A client and a server that disagree about TLS are told so, instead of gRPC's "Socket closed".
+
+The CLI finds out by probing the server (``clients.channel.probe_transport``): these tests run it
+against real voxprint servers on loopback, one serving TLS and one plaintext.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from clients.channel import probe_transport
+from clients.cli import EXIT_UNAVAILABLE
+from tests.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.clients_fixtures import free_port, self_signed_certificate
+from tests.test_cli import one_error_line, voxprint
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    return self_signed_certificate(tmp_path)
+
+
+@pytest.fixture
+def tls_server(server_factory, certificate):
+    cert, key = certificate
+    return server_factory(
+        tls_cert=cert, tls_key=key, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator()
+    )
+
+
+@pytest.fixture
+def plaintext_server(server_factory):
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[str]:
+    """Accepts connections and never says a word."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_plaintext_client_is_told_the_server_speaks_tls(tls_server):
+    result = voxprint("list", "--server", tls_server.target, "--timeout", "5")
+    assert result.exit_code == EXIT_UNAVAILABLE
+    line = one_error_line(result)
+    assert "the server speaks TLS; pass --tls-ca" in line
+    assert "Socket closed" not in line
+
+
+def test_a_tls_client_is_told_the_server_speaks_plaintext(plaintext_server, certificate):
+    cert, _ = certificate
+    result = voxprint("list", "--tls-ca", cert, "--server", plaintext_server.target, "--timeout", "5")
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert "the server speaks plaintext; drop --tls-ca" in one_error_line(result)
+
+
+def test_a_tls_client_distrusting_the_certificate_gets_the_handshake_error_not_a_mismatch(tls_server, tmp_path):
+    (tmp_path / "other").mkdir()
+    other_ca, _ = self_signed_certificate(tmp_path / "other")
+    result = voxprint("list", "--tls-ca", other_ca, "--server", tls_server.target, "--timeout", "5")
+    assert result.exit_code == EXIT_UNAVAILABLE
+    line = one_error_line(result)
+    assert "speaks" not in line
+    assert "handshake" in line.lower()
+
+
+@pytest.mark.parametrize("prefix", ["", "dns:///", "ipv4:"])
+def test_the_probe_recognises_a_tls_server(tls_server, prefix):
+    assert probe_transport(prefix + tls_server.target) == "tls"
+
+
+def test_the_probe_recognises_a_plaintext_server(plaintext_server):
+    assert probe_transport(plaintext_server.target) == "plaintext"
+
+
+def test_the_probe_cannot_tell_when_nothing_listens():
+    assert probe_transport(f"127.0.0.1:{free_port()}") is None
+
+
+def test_the_probe_cannot_tell_when_the_server_stays_silent(silent_listener):
+    assert probe_transport(silent_listener, timeout=0.5) is None
+
+
+def test_the_probe_leaves_unix_socket_targets_alone(tmp_path):
+    assert probe_transport(f"unix:{tmp_path / 'voxprint.sock'}") is None
