@@ -1,7 +1,8 @@
-"""A client and a server that disagree about TLS are told so, instead of gRPC's "Socket closed".
+"""What the CLI says when it cannot talk to the server: a client and a server that disagree
+about TLS are told so, instead of gRPC's "Socket closed"; a server that never answers times out.
 
-The CLI finds out by probing the server (``clients.channel.probe_transport``): these tests run it
-against real voxprint servers on loopback, one serving TLS and one plaintext.
+The CLI finds out about TLS by probing the server (``clients.channel.probe_transport``): these
+tests run it against real voxprint servers on loopback, one serving TLS and one plaintext.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from clients.channel import probe_transport
-from clients.cli import EXIT_UNAVAILABLE
+from clients.cli import EXIT_TIMEOUT, EXIT_UNAVAILABLE
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.clients_fixtures import free_port, self_signed_certificate
 from tests.test_cli import one_error_line, voxprint
@@ -66,6 +67,12 @@ def test_a_tls_client_distrusting_the_certificate_gets_the_handshake_error_not_a
     line = one_error_line(result)
     assert "speaks" not in line
     assert "handshake" in line.lower()
+
+
+def test_a_server_that_never_answers_exits_with_the_timeout_code(silent_listener):
+    result = voxprint("get", "any-job", "--server", silent_listener, "--timeout", "1")
+    assert result.exit_code == EXIT_TIMEOUT
+    assert "(deadline exceeded)" in one_error_line(result)
 
 
 @pytest.mark.parametrize("prefix", ["", "dns:///", "ipv4:"])
