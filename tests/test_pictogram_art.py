@@ -46,7 +46,9 @@ def test_a_drawing_is_pure_black_on_white(art: Path, name: str) -> None:
 @pytest.mark.parametrize("name", SAMPLES)
 def test_a_drawing_fills_its_square(art: Path, name: str) -> None:
     image = render(glyph_named(name), 200, art)
-    left, top, right, bottom = image.point(lambda level: 255 - level).getbbox()
+    ink_box = image.point(lambda level: 255 - level).getbbox()
+    assert ink_box is not None
+    left, top, right, bottom = ink_box
     assert max(right - left, bottom - top) >= 196
 
 

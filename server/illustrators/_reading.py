@@ -254,42 +254,37 @@ class _Reader:
         after_thing = False
         position = 0
         while position < len(words):
-            word = words[position]
-            if (number := _count_of(word)) is not None:
+            if (number := _count_of(words[position])) is not None:
                 pending = (number, position)
                 position += 1
                 continue
-            size = 1
-            if (phrase := self.phrase_at(words, position)) is not None:
-                glyph, size = phrase
-                self.nouns.append(" ".join(words[position : position + size]))
-            elif word in STOP_WORDS or word in MISLEADING_WORDS:
-                after_thing = False
-                position += 1
-                continue
-            elif self.is_verb(words, position, after_thing):
-                self.act(word)
-                after_thing = False
-                position += 1
-                continue
-            else:
-                noun = self.is_noun(words, position)
-                glyph = self.thing(word, noun)
-                if noun:
-                    self.nouns.append(word)
-                    if glyph is None:
-                        self.unpictured.append(word)
-                if glyph is None:
-                    after_thing = noun
-                    position += 1
-                    continue
-            number = 1
-            if pending is not None and position - pending[1] - 1 <= NUMBER_REACH:
-                number = pending[0]
-            pending = None
-            self.count(glyph, number, " ".join(words[position : position + size]))
-            after_thing = True
+            glyph, size, after_thing = self.word_at(words, position, after_thing)
+            if glyph is not None:
+                counted = pending is not None and position - pending[1] - 1 <= NUMBER_REACH
+                self.count(glyph, pending[0] if pending and counted else 1, " ".join(words[position : position + size]))
+                pending = None
             position += size
+
+    def word_at(self, words: list[str], position: int, after_thing: bool) -> tuple[str | None, int, bool]:
+        """The glyph of the thing named at ``position`` if any, how many words were read, and whether
+        they named a thing (so that a verb may follow)."""
+        if (phrase := self.phrase_at(words, position)) is not None:
+            glyph, size = phrase
+            self.nouns.append(" ".join(words[position : position + size]))
+            return glyph, size, True
+        word = words[position]
+        if word in STOP_WORDS or word in MISLEADING_WORDS:
+            return None, 1, False
+        if self.is_verb(words, position, after_thing):
+            self.act(word)
+            return None, 1, False
+        noun = self.is_noun(words, position)
+        found = self.thing(word, noun)
+        if noun:
+            self.nouns.append(word)
+            if found is None:
+                self.unpictured.append(word)
+        return found, 1, noun or found is not None
 
     def reading(self) -> Reading:
         if self.action is not None and self.action.glyph in self.counts:
