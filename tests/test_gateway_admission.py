@@ -112,12 +112,20 @@ def test_an_end_with_the_largest_sequence_number_allocates_nothing(counters: Cou
 
 
 def test_a_hole_costs_memory_only_when_the_recording_is_assembled(counters: Counters) -> None:
-    assembler = Assembler(counters, ONE_SECOND)
+    assembler = Assembler(counters, Limits(max_seconds=1.0, max_missing_fraction=1.0))
     last = 1999  # 2000 datagrams of 16 bytes: exactly the 32000-byte limit
     assert peak_allocation(lambda: assembler.add(part(last, last=last), DEVICE, 0.0)) < 16 * 1024
     assembler.add(part(0), DEVICE, 0.0)
     [recording] = assembler.collect(now=1.0)
     assert len(recording.pcm) == 32_000 and recording.missing_datagrams == last - 1
+
+
+def test_a_recording_mostly_made_of_holes_is_dropped(counters: Counters) -> None:
+    assembler = Assembler(counters, ONE_SECOND)
+    assembler.add(part(0), DEVICE, 0.0)
+    assembler.add(part(1999, last=1999), DEVICE, 0.0)
+    assert assembler.collect(now=1.0) == []
+    assert counters["recordings.dropped.mostly_missing"] == 1
 
 
 def test_the_projected_size_counts_the_real_datagram_size(counters: Counters) -> None:

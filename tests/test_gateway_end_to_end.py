@@ -30,7 +30,7 @@ from clients.gateway.assembler import AudioFormat
 from clients.gateway.main import Gateway
 from clients.gateway.protocol import Audio, Query, SampleFormat
 from tests.audio_samples import wav_bytes
-from tests.gateway_fixtures import running_gateway
+from tests.gateway_fixtures import part, running_gateway
 from voxprint.v1 import voxprint_pb2
 
 LOSSY = Impairment(loss=0.1, reorder=True, seed=7)
@@ -103,6 +103,15 @@ async def test_a_datagram_the_gateway_fails_on_is_counted_and_the_next_one_serve
         monkeypatch.undo()
         send_datagrams([protocol.encode(Query(5, 5))], gateway)
         await until(lambda: gateway.counters["queries.unknown_session"] == 1)
+
+
+async def test_a_recording_beyond_the_backlog_byte_limit_is_dropped_and_counted() -> None:
+    recording = [protocol.encode(part(i, device=1, last=3, frames=256)) for i in range(4)]  # 2048 bytes of PCM
+    another = [protocol.encode(part(i, device=2, last=3, frames=256)) for i in range(4)]
+    async with running_gateway("127.0.0.1:1", max_backlog_bytes=3000) as gateway:
+        send_datagrams(recording + another, gateway)
+        await until(lambda: gateway.counters["recordings.assembled"] == 2)
+        await until(lambda: gateway.counters["recordings.dropped.backlog"] == 1)
 
 
 async def test_device_learns_its_recording_arrived_while_the_server_is_unreachable(tmp_path: Path) -> None:

@@ -111,6 +111,9 @@ class Limits:
     # Each stored datagram costs ~100 bytes of bookkeeping beyond its payload: without this cap, a
     # recording of one-frame datagrams would cost 50 times its size.
     max_datagrams: int = 16_384
+    # A recording more than this fraction of which would be silence filled in for lost datagrams
+    # is dropped: it says nothing, and two datagrams must not make a 30-second job.
+    max_missing_fraction: float = 0.5
     max_sessions: int = 64
     # One device records one session at a time (two while the previous one ends); a site behind
     # one NAT address has several devices. Neither can take every slot of the gateway.
@@ -310,6 +313,9 @@ class Assembler:
             self._counters.incr("recordings.dropped.empty")
             return None
         missing = session.highest + 1 - len(session.parts)
+        if missing > self._limits.max_missing_fraction * (session.highest + 1):
+            self._counters.incr("recordings.dropped.mostly_missing")
+            return None
         if missing:
             self._counters.incr("recordings.with_gaps")
             self._counters.incr("datagrams.gap_filled", missing)

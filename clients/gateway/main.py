@@ -111,6 +111,8 @@ class GatewayConfig:
     # How long rasters and job notices are kept for devices that ask again.
     retention: float = 120.0
     max_backlog: int = 256
+    # PCM held by recordings in flight; what a server outage can make the gateway keep.
+    max_backlog_bytes: int = 128 * 1024 * 1024
     counters_interval: float = 60.0
     # Assembly bookkeeping period: bounds how late a finished recording is noticed.
     tick: float = 0.05
@@ -167,7 +169,8 @@ class Gateway:
         )
         self._deliveries: list[Delivery] = destinations(config.deliver, self._udp, self.counters)
         self._notices: dict[SessionKey, _Notice] = {}
-        self._jobs: set[asyncio.Task[None]] = set()
+        # Each recording in flight, with the bytes of PCM it holds.
+        self._jobs: dict[asyncio.Task[None], int] = {}
         self._background: list[asyncio.Task[None]] = []
         self._transports: list[asyncio.DatagramTransport] = []
         self._metrics: MetricsServer | None = None
@@ -319,15 +322,16 @@ class Gateway:
                 del self._notices[key]
 
     def _start_job(self, recording: Recording) -> None:
-        if len(self._jobs) >= self.config.max_backlog:
+        held = sum(self._jobs.values()) + len(recording.pcm)
+        if len(self._jobs) >= self.config.max_backlog or held > self.config.max_backlog_bytes:
             self.counters.incr("recordings.dropped.backlog")
             return
         task = asyncio.create_task(self._run_job(recording))
-        self._jobs.add(task)
+        self._jobs[task] = len(recording.pcm)
         task.add_done_callback(self._job_done)
 
     def _job_done(self, task: asyncio.Task[None]) -> None:
-        self._jobs.discard(task)
+        self._jobs.pop(task, None)
         if not task.cancelled() and task.exception() is not None:
             self.counters.incr("jobs.crashed")
             logger.error("recording handling crashed", exc_info=task.exception())
