@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
+. scripts/venv.sh
 
 port=${VOXPRINT_DEMO_PORT:-50051}
 out=voxprint-output
@@ -13,7 +14,7 @@ server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true' EXIT
 
 export VOXPRINT_SERVER="127.0.0.1:$port"
-python3 - <<'PY'
+python - <<'PY'
 import os, sys, time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -33,3 +34,4 @@ PY
 voxprint submit samples/rocket-to-the-moon.wav \
   --png "$out/rocket.png" --raw "$out/rocket.bin" --preview "$out/rocket-preview.png"
 echo "Wrote $out/rocket.png (picture), $out/rocket.bin (384-dot LSB-first raster), $out/rocket-preview.png (as printed)."
+echo "To run voxprint and voxprint-server yourself: . $VOXPRINT_VENV/bin/activate"

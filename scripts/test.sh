@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh --test
-python3 -m pytest "$@"
+. scripts/venv.sh
+python -m pytest "$@"
