@@ -46,14 +46,14 @@ _DEMUXER_OPTIONS = {
     "protocol_whitelist": "file",
 }
 
-# What PyAV raises on bytes it cannot make sense of, besides FFmpeg's own errors: its Python
-# wrappers turn odd values (negative sizes, bad UTF-8 in tags, huge numbers) into these.
-_DECODER_FAILURES = (av.FFmpegError, ValueError, RuntimeError, OverflowError, EOFError)
+# FFmpeg's errors, and PyAV's resampler refusing a stream that changes its rate or layout midway.
+_DECODER_FAILURES = (av.FFmpegError, ValueError)
 
 NOT_READABLE = "the upload is not a readable recording (expected WAV, FLAC, OGG, MP3 or M4A; it may be truncated)"
 
-# FFmpeg allocates what a container claims before reading it (a WAV LIST chunk of 4 GiB took 1.6 GB
-# of RAM); no real audio decode needs a single block this large, so bigger claims fail as ENOMEM.
+# FFmpeg allocates what a container claims before reading it (a comment in a WAV LIST chunk claiming
+# 1.5 GiB took 1.5 GiB of RAM and 6 s to zero); no real audio decode needs a single block this large,
+# so bigger claims fail as ENOMEM.
 MAX_FFMPEG_ALLOCATION_BYTES = 64 * 1024 * 1024
 
 # Shorter than this cannot hold a word; it is almost always a broken upload.
