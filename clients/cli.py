@@ -232,7 +232,8 @@ def cli(ctx: click.Context, /, debug: bool, **connection: Any) -> None:
     (`voxprint --server hub:50051 list` = `voxprint list --server hub:50051`).
     Run `voxprint COMMAND --help` for examples.
     """
-    ctx.obj = Cli(channel_config(**connection), debug, Console(), Console(stderr=True))
+    # Messages on stderr stay one line each (the terminal wraps them), so they can be grepped.
+    ctx.obj = Cli(channel_config(**connection), debug, Console(), Console(stderr=True, soft_wrap=True))
 
 
 def server_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -493,7 +494,8 @@ def list_jobs(client: VoxprintClient, state: str | None, limit: int, page_token:
     else:
         cli_state().err.print(f"no {state} jobs" if state else "no jobs")
     if listing.next_page_token:
-        cli_state().err.print(f"[dim]more: voxprint list --page-token {listing.next_page_token}[/]", soft_wrap=True)
+        same_listing = (f"--state {state} " if state else "") + f"--limit {limit} "
+        cli_state().err.print(f"[dim]more: voxprint list {same_listing}--page-token {listing.next_page_token}[/]")
 
 
 def list_pages(client: VoxprintClient, state: str | None, limit: int, page_token: str) -> voxprint_pb2.ListJobsResponse:

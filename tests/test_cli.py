@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -14,6 +19,7 @@ import rasterizer
 from clients import Unavailable, escpos
 from clients.cli import (
     EXIT_AUTH,
+    EXIT_CODES,
     EXIT_JOB_FAILED,
     EXIT_LOCAL,
     EXIT_NOT_FOUND,
@@ -26,8 +32,10 @@ from clients.cli import (
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber, sample_png
 from tests.clients_fixtures import free_port, self_signed_certificate
+from tests.servers import submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2
 
+REPOSITORY = Path(__file__).resolve().parents[1]
 UNKNOWN_JOB = "00000000-0000-0000-0000-000000000000"
 #: Keep the developer's own settings out of the tests.
 CLEAN_ENV = {"VOXPRINT_SERVER": None, "VOXPRINT_TOKEN": None, "VOXPRINT_TLS_CA": None, "VOXPRINT_DEBUG": None}
@@ -45,9 +53,28 @@ def one_error_line(result: Result) -> str:
     return errors[0]
 
 
+def finish_job(server) -> voxprint_pb2.Job:
+    """Submits a short recording straight through the API and waits for the job to end."""
+    job = server.stub.Submit(submit_requests(wav_bytes()))
+    return watch_events(server.stub, job.id)[-1].job
+
+
 @pytest.fixture
 def server(server_factory):
     return server_factory()
+
+
+@pytest.fixture
+def scripted_server(server_factory):
+    """A real server on scripted backends: no speech model to load."""
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+
+
+@pytest.fixture
+def recording(tmp_path) -> Path:
+    path = tmp_path / "recording.wav"
+    path.write_bytes(wav_bytes(0.5))
+    return path
 
 
 @pytest.fixture
@@ -113,6 +140,30 @@ def test_submit_no_wait_returns_the_queued_job_and_watch_follows_it(server, spee
     versions = [int(event["job"]["version"]) for event in events]
     assert versions == sorted(set(versions))
     assert events[-1]["job"]["state"] == "JOB_STATE_COMPLETED"
+
+
+def test_submit_no_wait_prints_the_job_id_alone_on_stdout(scripted_server, recording):
+    result = voxprint("submit", recording, "--no-wait", "--server", scripted_server.target)
+    assert result.exit_code == 0, result.output
+    (job,) = scripted_server.stub.ListJobs(voxprint_pb2.ListJobsRequest()).jobs
+    assert result.stdout == f"{job.id}\n"
+
+
+def test_the_job_id_of_submit_no_wait_can_be_captured_by_the_shell(scripted_server, recording):
+    script = 'id=$("$@" submit "$RECORDING" --no-wait) && "$@" get "$id" --json'
+    environment = {**os.environ, "RECORDING": str(recording), "VOXPRINT_SERVER": scripted_server.target}
+    environment.pop("VOXPRINT_TOKEN", None)
+    shell = subprocess.run(
+        ["bash", "-c", script, "bash", sys.executable, "-m", "clients.cli"],
+        env=environment,
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.returncode == 0, shell.stderr
+    (job,) = scripted_server.stub.ListJobs(voxprint_pb2.ListJobsRequest()).jobs
+    assert json.loads(shell.stdout)["id"] == job.id
 
 
 @pytest.mark.slow
@@ -400,6 +451,49 @@ def test_rasterize_refuses_bad_input_with_exit_2(tmp_path, arguments):
     assert not (tmp_path / "out.bin").exists()
 
 
+# --- files written ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def usual_umask():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def permissions(*paths: Path) -> set[int]:
+    return {stat.S_IMODE(path.stat().st_mode) for path in paths}
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_submit_writes_results_readable_by_everyone(scripted_server, recording, tmp_path):
+    png, raw, preview = tmp_path / "pic.png", tmp_path / "pic.bin", tmp_path / "dots.png"
+    result = voxprint(
+        "submit", recording, "--png", png, "--raw", raw, "--preview", preview, "--server", scripted_server.target
+    )
+    assert result.exit_code == 0, result.output
+    assert permissions(png, raw, preview) == {0o644}
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_fetch_and_print_write_files_readable_by_everyone(scripted_server, tmp_path):
+    job = finish_job(scripted_server)
+    fetched, printed = tmp_path / "pic.png", tmp_path / "job.escpos"
+    assert (
+        voxprint("fetch", job.id, "--format", "png", "-o", fetched, "--server", scripted_server.target).exit_code == 0
+    )
+    assert voxprint("print", job.id, "--to", printed, "--server", scripted_server.target).exit_code == 0
+    assert permissions(fetched, printed) == {0o644}
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_rasterize_writes_files_readable_by_everyone(tmp_path):
+    image, raster, preview = tmp_path / "drawing.png", tmp_path / "out.bin", tmp_path / "dots.png"
+    image.write_bytes(sample_png())
+    assert voxprint("rasterize", image, "-o", raster, "--preview", preview).exit_code == 0
+    assert permissions(raster, preview) == {0o644}
+
+
 # --- help -----------------------------------------------------------------------------------------
 
 
@@ -408,3 +502,14 @@ def test_help_teaches_with_examples_and_exit_codes():
     assert "Exit codes:" in top.stdout and "voxprint submit kitchen.wav" in top.stdout
     for command in ("submit", "watch", "get", "list", "fetch", "print", "rasterize"):
         assert "Examples:" in voxprint(command, "--help").stdout, command
+
+
+def test_help_lists_every_exit_code_once():
+    listed = [line.split(maxsplit=1) for line in voxprint("--help").stdout.split("Exit codes:")[1].splitlines()]
+    codes = [int(words[0]) for words in listed if words and words[0].isdigit()]
+    assert sorted(codes) == sorted(set(codes)) == sorted(code for code, _ in EXIT_CODES)
+
+
+def test_the_docs_list_the_exit_codes_help_lists():
+    documented = re.findall(r"^\| (\d+) \| (.+?) \|$", (REPOSITORY / "docs" / "cli.md").read_text(), re.MULTILINE)
+    assert [(int(code), meaning) for code, meaning in documented] == list(EXIT_CODES)

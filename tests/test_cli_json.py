@@ -10,19 +10,14 @@ from google.protobuf.json_format import MessageToDict
 
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.servers import submit_requests, watch_events
-from tests.test_cli import voxprint
+from tests.servers import watch_events
+from tests.test_cli import finish_job, voxprint
 from voxprint.v1 import voxprint_pb2
 
 
 @pytest.fixture
 def server(server_factory):
     return server_factory(transcriber=ScriptedTranscriber("a cat and a dog"), illustrator=ScriptedIllustrator())
-
-
-def finish_job(server) -> voxprint_pb2.Job:
-    job = server.stub.Submit(submit_requests(wav_bytes()))
-    return watch_events(server.stub, job.id)[-1].job
 
 
 @pytest.fixture
