@@ -120,20 +120,8 @@ def jobs_table(jobs: Sequence[voxprint_pb2.Job], now: float, width: int) -> Tabl
     Ids, states and ages stay whole (ids get copied into the next command); the transcript and
     error columns share what is left and end in "…" when cut.
     """
-    headers = ["id", "state", "age", "transcript"]
-    rows = [
-        [
-            Text(job.id),
-            Text.from_markup(state_text(job, image_failed="no picture")),
-            Text(age_text(now - job.created_at.ToMicroseconds() / 1e6)),
-            Text(one_line(job.transcript)),
-            Text(one_line(job.error), style="red"),
-        ]
-        for job in jobs
-    ]
-    if any(job.error for job in jobs):
-        headers.append("error")
-    rows = [row[: len(headers)] for row in rows]
+    headers = ["id", "state", "age", "transcript"] + (["error"] if any(job.error for job in jobs) else [])
+    rows = [job_cells(job, now)[: len(headers)] for job in jobs]
     natural = [max([len(header), *(row[column].cell_len for row in rows)]) for column, header in enumerate(headers)]
     fixed, flexible = natural[:FLEXIBLE_FROM], natural[FLEXIBLE_FROM:]
     available = width - sum(fixed) - COLUMN_GAP * (len(headers) - 1)
@@ -141,10 +129,22 @@ def jobs_table(jobs: Sequence[voxprint_pb2.Job], now: float, width: int) -> Tabl
 
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, COLUMN_GAP // 2))
     for header, column_width in zip(headers, widths, strict=True):
-        table.add_column(header, width=column_width, no_wrap=True, overflow="ellipsis", justify=JUSTIFY.get(header))
+        justify = JUSTIFY.get(header, "left")
+        table.add_column(header, width=column_width, no_wrap=True, overflow="ellipsis", justify=justify)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def job_cells(job: voxprint_pb2.Job, now: float) -> list[Text]:
+    """id, state, age, transcript and error of one job, each on one line."""
+    return [
+        Text(job.id),
+        Text.from_markup(state_text(job, image_failed="no picture")),
+        Text(age_text(now - job.created_at.ToMicroseconds() / 1e6)),
+        Text(single_line(job.transcript)),
+        Text(single_line(job.error), style="red"),
+    ]
 
 
 def fair_shares(available: int, wanted: Sequence[int]) -> list[int]:
@@ -158,7 +158,7 @@ def fair_shares(available: int, wanted: Sequence[int]) -> list[int]:
     return shares
 
 
-def one_line(text: str) -> str:
+def single_line(text: str) -> str:
     return " ".join(text.split())
 
 

@@ -267,13 +267,15 @@ def server_options(command: Callable[..., None]) -> Callable[..., None]:
 def why_unavailable(config: ChannelConfig, error: Unavailable) -> str:
     """gRPC's reason, unless the server turns out to speak TLS when we did not (or the reverse):
     gRPC words that as "Socket closed" or a failed handshake, so ask the server which it speaks."""
-    spoken = probe_transport(config.target, timeout=min(config.timeout or 2.0, 2.0))
+    spoken = probe_transport(config.target)
     if spoken is not None and (spoken == "tls") != config.uses_tls:
         return TRANSPORT_MISMATCH[spoken]
     return one_line(error)
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print the reply on stdout as grpcurl would (proto3 canonical JSON)."
+)
 output_path = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -423,7 +425,7 @@ def submit(
     metavar="SECONDS",
     help="Give up after this long (default: follow until the job ends).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one line of proto3 canonical JSON.")
 @server_options
 def watch(client: VoxprintClient, job_id: str, wait_timeout: float | None, as_json: bool) -> None:
     """Follow JOB_ID live until it completes or fails (reconnects if the stream drops).
