@@ -1,11 +1,15 @@
-"""Service benchmark: a real voxprint server on loopback, measured from a second process.
+"""Service benchmark: real voxprint servers on loopback, measured from a second process.
 
     python benchmarks/service_bench.py [--quick]
+    python benchmarks/service_bench.py --database postgresql://USER@HOST/DB --replicas 1,2,3 [--media-url s3://B/P]
 
-The server runs in a child process (so its memory can be read from /proc) with the speech and
+Servers run in child processes (so their memory can be read from /proc) with the speech and
 image stages replaced by instant ones defined here, so this measures the service — uploads,
 the database, the queue, event fan-out — not the models. Every figure printed is measured in
-this run; the targets are the ones in the service's issue.
+this run; the targets are the ones in the service's issues. With ``--database`` it measures
+scale-out instead: Submit and completion throughput per replica count, cross-replica Watch
+latency, claim races and connections per replica (the database should be empty and
+dedicated: the benchmark fills it with jobs).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import argparse
 import asyncio
 import io
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,18 +75,25 @@ class InstantIllustrator:
         return self.png
 
 
-def serve(data_dir: Path, stage_delay: float, workers: int) -> None:
+def serve(data_dir: Path, stage_delay: float, workers: int, database: str | None, media_url: str | None) -> None:
+    """Run one server until SIGTERM, then print its claim statistics as the last line."""
     from server.app import VoxprintServer
     from server.config import Settings
 
     async def run() -> None:
         server = VoxprintServer(
-            Settings(listen="127.0.0.1:0", data_dir=data_dir, workers=workers),
+            Settings(
+                listen="127.0.0.1:0", data_dir=data_dir, workers=workers, database_url=database, media_url=media_url
+            ),
             transcriber=InstantTranscriber(stage_delay),
             illustrator=InstantIllustrator(stage_delay),
         )
         print(await server.start(), flush=True)
-        await server.wait()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await server.stop()
+        print(f"claims {server.queue.claims} lost_races {server.queue.lost_races}", flush=True)
 
     asyncio.run(run())
 
@@ -90,26 +102,20 @@ def serve(data_dir: Path, stage_delay: float, workers: int) -> None:
 class ServerProcess:
     stage_delay: float
     workers: int = 2
+    database: str | None = None
+    media_url: str | None = None
     process: subprocess.Popen = field(init=False)
     target: str = field(init=False)
+    # (claims, lost claim races) this server reported when it stopped.
+    claim_stats: tuple[int, int] = field(init=False, default=(0, 0))
 
     def __enter__(self) -> ServerProcess:
         self._data = tempfile.TemporaryDirectory(prefix="voxprint-bench-")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--serve",
-                self._data.name,
-                "--stage-delay",
-                str(self.stage_delay),
-                "--workers",
-                str(self.workers),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
+        command = [sys.executable, __file__, "--serve", self._data.name, "--stage-delay", str(self.stage_delay)]
+        command += ["--workers", str(self.workers)]
+        command += ["--database", self.database] if self.database else []
+        command += ["--media-url", self.media_url] if self.media_url else []
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
         self.target = f"127.0.0.1:{self.process.stdout.readline().strip()}"
         return self
 
@@ -121,7 +127,10 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
+        last = self.process.stdout.read().split()
         self.process.wait(30)
+        if last[:1] == ["claims"]:
+            self.claim_stats = (int(last[1]), int(last[3]))
         self._data.cleanup()
 
 
@@ -129,8 +138,10 @@ class ServerProcess:
 
 
 def wav_of_size(size: int) -> bytes:
-    """A 16 kHz mono 16-bit WAV of about ``size`` bytes (a tone, so the server's reader has real work)."""
-    return wav_bytes(size / 32_000)
+    """A 48 kHz stereo 16-bit WAV of about ``size`` bytes (a tone, so the server's reader has real work).
+
+    CD-like sampling keeps even the 5 MB uploads within the server's 60-second limit."""
+    return wav_bytes(size / 192_000, rate=48_000, channels=2)
 
 
 def requests(audio: bytes):
@@ -264,6 +275,129 @@ async def fetch_raw(target: str, requests_total: int, clients: int) -> tuple[flo
         return requests_total / (time.perf_counter() - started), percentile(latencies, 0.99)
 
 
+# -- scale-out: several replicas on one database ------------------------------------------------
+
+
+async def completion_throughput(targets: list[str], jobs: int) -> float:
+    """Jobs completed per second when ``jobs`` are submitted round-robin to the replicas at once."""
+    async with AsyncExitStack() as stack:
+        stubs = [await stack.enter_async_context(connect(target)) for target in targets]
+        audio = wav_of_size(32_000)
+        started = time.perf_counter()
+        submitted = await asyncio.gather(*(stubs[n % len(stubs)].Submit(requests(audio)) for n in range(jobs)))
+        finals: list[pb.Job] = []
+        await asyncio.gather(
+            *(
+                watch_job(stubs[n % len(stubs)], job.id, lambda event: finals.append(event.job))
+                for n, job in enumerate(submitted)
+            )
+        )
+        elapsed = time.perf_counter() - started
+        failed = [job.error for job in finals if job.state in TERMINAL and job.error]
+        if failed:
+            raise RuntimeError(f"{len(failed)} benchmark jobs failed, e.g. {failed[0]!r}")
+        return jobs / elapsed
+
+
+async def cross_replica_push(targets: list[str], jobs: int) -> list[float]:
+    """Commit-to-client latency of events watched on a replica other than the one that submitted."""
+    latencies: list[float] = []
+    async with connect(targets[0]) as submitter, connect(targets[1]) as watcher:
+        audio = wav_of_size(32_000)
+
+        async def one_job() -> None:
+            job = await submitter.Submit(requests(audio))
+            await watch_job(watcher, job.id, lambda event: event.snapshot or latencies.append(commit_age(event.job)))
+
+        await asyncio.gather(*(one_job() for _ in range(jobs)))
+    return latencies
+
+
+def connections_per_replica(database: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT application_name, count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE 'voxprint %' GROUP BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+def scale_out(arguments: argparse.Namespace, scale: float) -> list[tuple[str, str, str, str]]:
+    if arguments.media_url is None:
+        # Replicas must share their media; on one machine a shared directory does.
+        shared = tempfile.TemporaryDirectory(prefix="voxprint-bench-media-")
+        arguments.media_url = Path(shared.name).as_uri()
+    rows: list[tuple[str, str, str, str]] = []
+    counts = [int(n) for n in arguments.replicas.split(",")]
+    completed: dict[int, float] = {}
+    # CPU-light stages: each waits like a cloud call would, so replicas add capacity.
+    stage_delay = 0.1
+    for count in counts:
+        with ExitStack() as stack:
+            servers = [
+                stack.enter_context(ServerProcess(stage_delay, 2, arguments.database, arguments.media_url))
+                for _ in range(count)
+            ]
+            targets = [server.target for server in servers]
+            if count == 1:
+                submits = asyncio.run(submit_throughput(targets[0], wav_of_size(100_000), int(2000 * scale), 64))
+                rows.append(
+                    (
+                        "Submit on PostgreSQL, 1 replica, 100 KB, 64 clients",
+                        f"{submits:.0f} jobs/s",
+                        "≥ 300 jobs/s",
+                        verdict(submits >= 300),
+                    )
+                )
+            asyncio.run(wait_until_idle(targets[0]))
+            completed[count] = asyncio.run(completion_throughput(targets, int(240 * scale)))
+            relative = f" ({completed[count] / completed[counts[0]]:.2f}× {counts[0]})" if count != counts[0] else ""
+            target, ok = ("", "")
+            if count == 3 and 1 in completed:
+                target, ok = "≥ 2.5× 1 replica", verdict(completed[3] >= 2.5 * completed[1])
+            rows.append(
+                (
+                    f"completed jobs/s, {count} replica(s), stages 2 × {stage_delay * 1000:.0f} ms",
+                    f"{completed[count]:.1f} jobs/s{relative}",
+                    target,
+                    ok,
+                )
+            )
+            if count >= 2:
+                push = asyncio.run(cross_replica_push(targets, int(100 * scale)))
+                p99 = percentile(push, 0.99)
+                rows.append(
+                    (
+                        f"cross-replica Watch push latency, {count} replicas",
+                        f"p50 {percentile(push, 0.5) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms",
+                        "p99 ≤ 50 ms",
+                        verdict(p99 <= 0.050),
+                    )
+                )
+            connections = connections_per_replica(arguments.database)
+        claims = sum(server.claim_stats[0] for server in servers)
+        lost = sum(server.claim_stats[1] for server in servers)
+        rows.append(
+            (
+                f"claim races lost, {count} replica(s)",
+                f"{lost} in {claims} claims ({lost / max(claims, 1):.3f} per claim)",
+                "0 per claim",
+                verdict(lost == 0),
+            )
+        )
+        rows.append(
+            (
+                f"connections per replica, {count} replica(s)",
+                f"max {max(connections.values(), default=0)} ({sorted(connections.values())})",
+                "≤ 10",
+                verdict(max(connections.values(), default=0) <= 10),
+            )
+        )
+    return rows
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
@@ -274,14 +408,26 @@ def main() -> None:
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stage-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--database", help="measure scale-out on this (empty, dedicated) PostgreSQL database")
+    parser.add_argument("--media-url", help="with --database: media for every replica, e.g. s3://bucket/prefix")
+    parser.add_argument("--replicas", default="1,2,3", help="with --database: replica counts to compare")
     arguments = parser.parse_args()
     if arguments.serve:
-        serve(arguments.serve, arguments.stage_delay, arguments.workers)
+        serve(arguments.serve, arguments.stage_delay, arguments.workers, arguments.database, arguments.media_url)
         return
 
     scale = 0.25 if arguments.quick else 1.0
+    print(f"voxprint service benchmark — {os.cpu_count()} CPUs, one run, servers in their own processes\n", flush=True)
+    rows = scale_out(arguments, scale) if arguments.database else single_server(arguments, scale)
+    width = max(len(row[0]) for row in rows)
+    print(f"| {'measure':<{width}} | result | target | |")
+    print(f"|{'-' * (width + 2)}|---|---|---|")
+    for name, result, target, ok in rows:
+        print(f"| {name:<{width}} | {result} | {target} | {ok} |")
+
+
+def single_server(arguments: argparse.Namespace, scale: float) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
-    print(f"voxprint service benchmark — {os.cpu_count()} CPUs, one run, server in its own process\n", flush=True)
 
     with ServerProcess(stage_delay=0.0) as server:
         small = asyncio.run(submit_throughput(server.target, wav_of_size(100_000), int(2000 * scale), 64))
@@ -328,11 +474,7 @@ def main() -> None:
             )
         )
 
-    width = max(len(row[0]) for row in rows)
-    print(f"| {'measure':<{width}} | result | target | |")
-    print(f"|{'-' * (width + 2)}|---|---|---|")
-    for name, result, target, ok in rows:
-        print(f"| {name:<{width}} | {result} | {target} | {ok} |")
+    return rows
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ cd "$(dirname "$0")/.."
 with_tests=false
 [ "${1:-}" = "--test" ] && with_tests=true
 
-# Symbola: the monochrome emoji font the offline illustrator falls back to; DejaVu for captions.
-# For the tests: flite speaks the test recordings, PostgreSQL's server runs the scale-out tests.
-packages=(fonts-symbola fonts-dejavu-core)
-$with_tests && packages+=(flite postgresql)
+# The offline illustrator reads words through CLDR's emoji keywords and WordNet, renders OpenMoji's
+# SVG line art with cairo, and sets captions in DejaVu. For the tests: flite and espeak-ng speak
+# the test recordings, PostgreSQL's server runs the scale-out tests.
+packages=(fonts-dejavu-core unicode-cldr-core wordnet-base libcairo2)
+$with_tests && packages+=(flite espeak-ng postgresql)
 apt_install "${packages[@]}"
 
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1

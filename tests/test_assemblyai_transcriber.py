@@ -213,7 +213,7 @@ def test_worker_threads_can_share_one_transcriber(
 
 
 def test_auto_picks_assemblyai_when_its_key_is_set_and_uses_the_configured_service(
-    assemblyai_fake: FakeAssemblyAI, recording: Path, monkeypatch: pytest.MonkeyPatch
+    assemblyai_fake: FakeAssemblyAI, speech_wav: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSEMBLYAI_API_KEY", assemblyai_fake.api_key)
     settings = Settings(transcriber="auto", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01)
@@ -221,7 +221,7 @@ def test_auto_picks_assemblyai_when_its_key_is_set_and_uses_the_configured_servi
     transcriber = create_transcriber(settings)
 
     assert transcriber.name == "assemblyai"
-    assert transcriber.transcribe(recording) == assemblyai_fake.text
+    assert transcriber.transcribe(speech_wav) == assemblyai_fake.text
 
 
 def test_choosing_assemblyai_without_a_key_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:

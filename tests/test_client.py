@@ -263,7 +263,7 @@ def test_submit_watch_fetch_on_the_real_server(server_factory, speech_wav):
 @pytest.mark.slow
 def test_a_recording_over_grpcs_4_mib_message_cap_uploads(server_factory):
     server = server_factory(transcriber=ScriptedTranscriber("a long silence"), illustrator=ScriptedIllustrator())
-    recording = wav_bytes(150.0)  # 4.8 MB
+    recording = wav_bytes(30.0, rate=48_000, channels=2)  # 5.8 MB, within the 60 s limit
     with VoxprintClient(server.target) as client:
         job = client.wait(client.submit(recording, filename="long.wav").id, timeout=60)
     assert job.audio_size_bytes == len(recording)

@@ -42,7 +42,9 @@ class JobQueue:
         self.access = access
         self.owner = owner
         self.lease = dt.timedelta(seconds=lease_seconds)
-        # Claims that found their candidate taken by another claimer between look and write.
+        # Claims made, and claims that found their candidate taken by another claimer between
+        # look and write (never on PostgreSQL, where SKIP LOCKED hides rows being claimed).
+        self.claims = 0
         self.lost_races = 0
 
     def claim_next(self) -> Job | None:
@@ -65,6 +67,7 @@ class JobQueue:
                     .execute()
                 )
                 if taken:
+                    self.claims += 1
                     return Job.get_by_id(candidate.id)
             self.lost_races += 1
 
