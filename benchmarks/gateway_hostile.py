@@ -70,9 +70,9 @@ class Attack:
 
 
 ATTACKS = [
-    Attack("sequence bomb, 16 sources", sequence_bombs, BOMB_SOURCES),
-    Attack(f"START flood, {FLOOD_SESSIONS} sessions from 1 source", start_flood, 1),
-    Attack(f"START flood, {FLOOD_SESSIONS} sessions from each of 64 sources", start_flood, 64),
+    Attack(f"sequence bomb from {BOMB_SOURCES} addresses", sequence_bombs, BOMB_SOURCES),
+    Attack(f"START flood, {FLOOD_SESSIONS} sessions from 1 address", start_flood, 1),
+    Attack(f"START flood, {FLOOD_SESSIONS} sessions from each of 64 addresses", start_flood, 64),
 ]
 
 
@@ -85,13 +85,21 @@ class Measurement:
     peak_rss_mib: float
 
 
+def source_socket(index: int) -> socket.socket:
+    """A UDP socket on its own loopback address (all of 127/8 reaches the gateway), so each
+    source is a distinct address, as separate attackers or sites would be."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((f"127.0.1.{index + 1}", 0))
+    return udp
+
+
 def attack(attack: Attack, seconds: float, flags: tuple[str, ...], label: str) -> Measurement:
     with tempfile.TemporaryDirectory() as state:
         gateway = GatewayProcess(UNREACHABLE_SERVER, Path(state), *flags)
         try:
             time.sleep(1.0)  # let start-up allocation settle before reading the idle figure
             idle = gateway.status_kib("VmRSS")
-            sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(attack.sources)]
+            sockets = [source_socket(index) for index in range(attack.sources)]
             streams = [attack.datagrams(0xA77AC000 + source) for source in range(attack.sources)]
             sent = 0
             deadline = time.monotonic() + seconds

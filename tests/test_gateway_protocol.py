@@ -136,6 +136,7 @@ def test_worked_examples_in_the_protocol_doc_are_exact() -> None:
         protocol.encode(JobNotice(DEVICE, SESSION, JOB, 6, "two penguins", JobFlag.RASTER_FOLLOWS)),
         protocol.encode(RasterChunk(DEVICE, SESSION, JOB, 384, 512, 48, 1024, 3, 24, 0x89ABCDEF, bytes(4))),
         protocol.encode(Resend(DEVICE, SESSION, (3, 17))),
+        protocol.encode(Query(DEVICE, SESSION), bytes(range(32))),
     ]
 
 
