@@ -78,7 +78,8 @@ class MetricsServer:
 
     @property
     def address(self) -> Address:
-        return self._server.server_address[:2]
+        host, port = self._server.server_address[:2]
+        return str(host), port
 
     def close(self) -> None:
         self._server.shutdown()
