@@ -316,10 +316,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def udp(sent: list[tuple[bytes, tuple[str, int]]], clock: FakeClock) -> UdpDelivery:
+def udp(sent: list[tuple[bytes, tuple[str, int]]], clock: FakeClock, counters: Counters) -> UdpDelivery:
     return UdpDelivery(
         lambda data, address: sent.append((data, address)),
-        Counters(),
+        counters,
         clock,
         chunk_size=100,
         chunk_interval=0.0,
@@ -357,6 +357,20 @@ async def test_resend_sends_exactly_the_named_chunks_to_where_the_device_is_now(
     assert {address for _, address in sent} == {("127.0.0.1", 40001)}
 
 
+async def test_a_resend_arriving_while_one_is_being_answered_is_dropped_and_counted(
+    udp: UdpDelivery, sent: list, counters: Counters
+) -> None:
+    await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
+    sent.clear()
+    for _ in range(10):
+        udp.resend(Resend(DEVICE, SESSION), DEVICE_ADDRESS)
+    await asyncio.sleep(0.01)
+    udp.resend(Resend(DEVICE, SESSION, (3,)), DEVICE_ADDRESS)  # the first one is done: answered
+    await asyncio.sleep(0.01)
+    assert [c.chunk_index for c in chunks(sent)] == [*range(8), 3]
+    assert counters["resends.dropped_busy"] == 9
+
+
 async def test_resend_without_indices_sends_every_chunk(udp: UdpDelivery, sent: list) -> None:
     await udp.deliver(Recipient(DEVICE, SESSION, DEVICE_ADDRESS), JOB_MESSAGE, FETCHED)
     sent.clear()
@@ -382,9 +396,11 @@ async def test_unacknowledged_raster_is_kept_for_the_retention_time_only(
     clock.now = 9.0
     udp.expire()
     udp.resend(Resend(DEVICE, SESSION, (0,)), DEVICE_ADDRESS)  # asking again extends it
+    await asyncio.sleep(0.01)
     clock.now = 18.0
     udp.expire()
     udp.resend(Resend(DEVICE, SESSION, (1,)), DEVICE_ADDRESS)
+    await asyncio.sleep(0.01)
     clock.now = 28.5
     udp.expire()
     udp.resend(Resend(DEVICE, SESSION, (2,)), DEVICE_ADDRESS)

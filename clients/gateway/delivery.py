@@ -72,6 +72,8 @@ class _Transfer:
     recipient: Recipient
     chunks: list[bytes]  # encoded datagrams, by index
     expires: float
+    # One resend at a time: a stream of RESENDs must not multiply the chunks the gateway sends.
+    resending: bool = False
 
 
 class UdpDelivery:
@@ -120,13 +122,17 @@ class UdpDelivery:
             return
         transfer.recipient = Recipient(request.device_id, request.session_id, address)
         transfer.expires = self._clock() + self._retention
+        if transfer.resending:
+            self._counters.incr("resends.dropped_busy")
+            return
         wanted = [i for i in request.chunk_indices if i < len(transfer.chunks)]
         indices = wanted if request.chunk_indices else range(len(transfer.chunks))
         self._counters.incr("resends.requests")
         self._counters.incr("resends.chunks", len(indices))
+        transfer.resending = True
         task = asyncio.create_task(self._send_chunks(transfer, indices))
         self._resending.add(task)
-        task.add_done_callback(self._resent)
+        task.add_done_callback(lambda done: self._resent(done, transfer))
 
     def acknowledge(self, key: SessionKey) -> None:
         if self._transfers.pop(key, None) is not None:
@@ -137,8 +143,9 @@ class UdpDelivery:
             task.cancel()
         await asyncio.gather(*self._resending, return_exceptions=True)
 
-    def _resent(self, task: asyncio.Task[None]) -> None:
+    def _resent(self, task: asyncio.Task[None], transfer: _Transfer) -> None:
         self._resending.discard(task)
+        transfer.resending = False
         if not task.cancelled() and task.exception() is not None:
             logger.error("resending raster chunks failed", exc_info=task.exception())
 
