@@ -44,6 +44,16 @@ def open_database(
 
     ``application_name`` labels this replica's PostgreSQL connections (``pg_stat_activity``).
     """
+    db = connect_database(url, pool_size=pool_size, application_name=application_name)
+    database.initialize(db)
+    migrate(db)
+    return db
+
+
+def connect_database(
+    url: str, *, pool_size: int = DEFAULT_POOL_SIZE, application_name: str = "voxprint"
+) -> peewee.Database:
+    """The database at ``url`` with a bounded pool, neither migrated nor bound to the models."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         db: peewee.Database = PooledSqliteDatabase(
@@ -65,8 +75,6 @@ def open_database(
         )
     else:
         raise ValueError(f"unsupported database URL scheme {parts.scheme!r}: use sqlite:/// or postgresql://")
-    database.initialize(db)
-    migrate(db)
     return db
 
 
