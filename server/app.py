@@ -4,33 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import ssl
+import uuid
+from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 import rasterizer
-from server.auth import BearerTokenInterceptor, token_from_environment
+from server.auth import BearerTokenInterceptor, tenants_from_environment
 from server.config import Settings
 from server.events import JobEvents
 from server.events.postgres import PostgresChangeListener
+from server.health import StorageHealth
 from server.illustrators import Illustrator, create_illustrator
-from server.media import open_media
+from server.jobs import Jobs
+from server.media import Media, open_media
 from server.messages import job_to_proto
 from server.pipeline import Pipeline
 from server.replica import Replica
-from server.service import VoxprintService
+from server.service import SERVICE_NAME, VoxprintService
 from server.store import DatabaseAccess, JobQueue, JobStore, open_database
 from server.store.database import redacted
 from server.transcribers import Transcriber, create_transcriber
 from server.workers import WorkerPool
-from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAME = voxprint_pb2.DESCRIPTOR.services_by_name["Voxprint"].full_name
 # Audio arrives in chunks, but a raster or PNG goes out in one message; allow generous sizes.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Request headers in all (the token, the user agent, ...): grpc's default soft limit, made hard.
+MAX_METADATA_BYTES = 8 * 1024
+# What the health probe writes to the media storage to learn that it has room again.
+PROBE_BYTES = 4096
 
 
 class VoxprintServer:
@@ -61,9 +69,7 @@ class VoxprintServer:
         events = JobEvents(asyncio.get_running_loop())
         self.listener = None
         if self.access.postgres:
-            self.listener = PostgresChangeListener(
-                database_url, connection_label, events, self.store.get, job_to_proto
-            )
+            self.listener = PostgresChangeListener(database_url, connection_label, events, self.store.get, job_to_proto)
             await asyncio.to_thread(self.listener.start)
         pipeline = Pipeline(
             self.queue,
@@ -93,41 +99,63 @@ class VoxprintServer:
         options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+            # Without this a second server could bind the same port and take half the requests.
+            ("grpc.so_reuseport", 0),
         ]
-        token = token_from_environment()
-        interceptors = [BearerTokenInterceptor(token)] if token else []
+        tenants = tenants_from_environment()
+        interceptors = [BearerTokenInterceptor(tenants)] if tenants.required else []
         self.server = grpc.aio.server(options=options, interceptors=interceptors)
-        self.service = VoxprintService(settings, self.store, media, events, on_submitted=self.workers.notify)
-        voxprint_pb2_grpc.add_VoxprintServicer_to_server(self.service, self.server)
-        self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
+        self.health = StorageHealth(
+            health_servicer, [SERVICE_NAME], lambda: self._probe_write(media), asyncio.get_running_loop()
+        )
+        jobs = Jobs(settings, self.store, media, on_write_failure=self.health.write_failed)
+        self.service = VoxprintService(jobs, events, tenants, on_submitted=self.workers.notify)
+        self.server.add_generic_rpc_handlers((self.service.handlers(),))
         reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), self.server)
         self.port = self._listen()
-        if not self.port:
-            raise OSError(f"cannot listen on {settings.listen}")
         await self.server.start()
         self.workers.start()
-        for name in ("", SERVICE_NAME):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.health.serving()
         log.info(
             "voxprint listening on %s (%s%s)",
             settings.listen.rsplit(":", 1)[0] + f":{self.port}",
             "TLS" if settings.tls_cert else "plaintext",
-            ", token required" if token else "",
+            ", token required" if tenants.required else "",
         )
         return self.port
 
+    def _probe_write(self, media: Media) -> None:
+        """Raises unless both the database and the media storage can take a write now."""
+        self.store.probe_write()
+        key = f"probe/{uuid.uuid4()}"
+        media.put(key, bytes(PROBE_BYTES))
+        media.delete(key)
+
     def _listen(self) -> int:
+        """Bind the listening address; an OSError says why not, in the operating system's words.
+
+        The address is tried with a plain socket first: grpc's own failure says only "Failed to
+        bind" (and logs a line of its own).
+        """
+        listen = self.settings.listen
+        if reason := bind_failure(listen):
+            raise OSError(f"cannot listen on {listen}: {reason}")
         cert, key = self.settings.tls_cert, self.settings.tls_key
-        if cert is None and key is None:
-            return self.server.add_insecure_port(self.settings.listen)
-        assert cert is not None and key is not None  # checked as a pair in __init__
-        credentials = grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())])
-        return self.server.add_secure_port(self.settings.listen, credentials)
+        try:
+            if cert is None and key is None:
+                return self.server.add_insecure_port(listen)
+            assert cert is not None and key is not None  # checked as a pair in __init__
+            return self.server.add_secure_port(listen, tls_credentials(cert, key))
+        except RuntimeError:
+            raise OSError(f"cannot listen on {listen}: {bind_failure(listen) or 'grpc cannot bind it'}") from None
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""
-        await self.health.enter_graceful_shutdown()
+        await self.health.stop()
         await self.server.stop(grace)
         self.service.close()
         finished = await asyncio.to_thread(self.workers.stop, grace)
@@ -141,3 +169,45 @@ class VoxprintServer:
 
     async def wait(self) -> None:
         await self.server.wait_for_termination()
+
+
+def tls_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
+    """Server credentials from PEM files, checked first: grpc itself only says "Failed to bind"."""
+    try:
+        cert_pem, key_pem = cert.read_bytes(), key.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read TLS file {error.filename}: {error.strerror}") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as error:
+        raise ValueError(f"TLS certificate {cert} and key {key} are unusable: {_tls_reason(error)}") from None
+    return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    reasons = {
+        "KEY_VALUES_MISMATCH": "the key does not belong to the certificate",
+        "PEM_LIB": "not a PEM certificate and matching private key",
+        "NO_START_LINE": "not a PEM file",
+    }
+    return reasons.get(error.reason or "", error.reason or str(error))
+
+
+def bind_failure(listen: str) -> str | None:
+    """Why ``listen`` (HOST:PORT) cannot be bound now, e.g. "address already in use"; None if it can.
+
+    The probe socket allows reuse of an address in TIME_WAIT, as grpc does, so a restart on the
+    same port is not refused; a port another process listens on still is.
+    """
+    host, _, port = listen.rpartition(":")
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)[0]
+    except (OSError, ValueError):
+        return None  # not a HOST:PORT this probe understands; grpc will judge it
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return (error.strerror or str(error)).lower()
+    return None

@@ -1,33 +1,107 @@
-"""Optional bearer-token check for every RPC except health checks and reflection.
+"""Optional bearer tokens, each naming a tenant, for every RPC except health checks and reflection.
 
-Set ``VOXPRINT_AUTH_TOKEN`` and clients must send ``authorization: Bearer <token>`` metadata
-(the ``voxprint`` CLI's ``--token``). The token is a secret: it comes from the environment only,
-like the vendor API keys, and is compared in constant time.
+``VOXPRINT_AUTH_TOKEN`` is one token for one tenant (the default tenant, which also owns every job
+of a server without tokens). ``VOXPRINT_AUTH_TOKENS_FILE`` names a file of tenants, one a line —
+the tenant's name and its token separated by white space, ``#`` starting a comment::
+
+    # tenant   token
+    kitchen    6f1c0a9e4b2d4e8f9a7c3b1d5e0f2a48
+    workshop   0b9e7d5c3a1f4e2d8c6b4a2f0e9d7c5b
+
+Clients send ``authorization: Bearer <token>`` metadata (the ``voxprint`` CLI's ``--token``).
+Tokens are secrets: they come from the environment or that file only, are compared in constant
+time, and never appear in a log line or an error message.
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 
 import grpc
 
+from server.store import DEFAULT_TENANT
+
 TOKEN_ENV = "VOXPRINT_AUTH_TOKEN"
+TOKENS_FILE_ENV = "VOXPRINT_AUTH_TOKENS_FILE"
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
     "/grpc.reflection.v1.ServerReflection/",
 )
+# Tenant names are stored with each job and shown in logs: short and plain.
+_TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+Metadata = Sequence[tuple[str, str | bytes]] | None
 
 
-def token_from_environment() -> str | None:
-    return os.environ.get(TOKEN_ENV) or None
+class Tenants:
+    """Who a call comes from, by its bearer token; without tokens every call is the default tenant's."""
+
+    def __init__(self, tenant_of_token: Mapping[str, str]) -> None:
+        self._tenants = [(f"Bearer {token}".encode(), tenant) for token, tenant in tenant_of_token.items()]
+
+    @property
+    def required(self) -> bool:
+        return bool(self._tenants)
+
+    def tenant_of(self, metadata: Metadata) -> str | None:
+        """The tenant the call's token belongs to; None when tokens are required and it has none of them."""
+        if not self._tenants:
+            return DEFAULT_TENANT
+        sent = dict(metadata or ()).get("authorization", "")
+        sent_bytes = sent.encode() if isinstance(sent, str) else sent
+        found = None
+        # Every token is compared, whatever matched, so the time taken tells nothing about which.
+        for expected, tenant in self._tenants:
+            if hmac.compare_digest(sent_bytes, expected):
+                found = tenant
+        return found
+
+
+def tenants_from_environment(environ: Mapping[str, str] = os.environ) -> Tenants:
+    """The tenants configured by VOXPRINT_AUTH_TOKEN and VOXPRINT_AUTH_TOKENS_FILE (either, both, or none)."""
+    tokens = read_tokens_file(Path(environ[TOKENS_FILE_ENV])) if environ.get(TOKENS_FILE_ENV) else {}
+    if single := environ.get(TOKEN_ENV):
+        if single in tokens:
+            raise ValueError(f"{TOKEN_ENV} is also a token of {environ[TOKENS_FILE_ENV]}: give each tenant its own")
+        tokens[single] = DEFAULT_TENANT
+    return Tenants(tokens)
+
+
+def read_tokens_file(path: Path) -> dict[str, str]:
+    """token → tenant from a tokens file; a ValueError names the file and line, never a token."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the tokens file {path}: {getattr(error, 'strerror', None) or error}") from None
+    tokens: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        where = f"{path}, line {number}"
+        if len(fields) != 2:
+            raise ValueError(f"{where}: expected a tenant name and its token separated by white space")
+        tenant, token = fields
+        if not _TENANT_NAME.fullmatch(tenant):
+            raise ValueError(f"{where}: a tenant name is 1 to 64 letters, digits, '.', '_' or '-'")
+        if token in tokens:
+            raise ValueError(f"{where}: this token is already given to tenant {tokens[token]!r}")
+        tokens[token] = tenant
+    if not tokens:
+        raise ValueError(f"the tokens file {path} names no tenant")
+    return tokens
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+    """Refuses, UNAUTHENTICATED, every call whose token names no tenant."""
+
+    def __init__(self, tenants: Tenants) -> None:
+        self._tenants = tenants
 
     async def intercept_service(
         self,
@@ -35,13 +109,13 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or details.method.startswith(OPEN_SERVICES) or self._authorized(details):
+        if (
+            handler is None
+            or details.method.startswith(OPEN_SERVICES)
+            or self._tenants.tenant_of(details.invocation_metadata) is not None
+        ):
             return handler
         return _refusing(handler)
-
-    def _authorized(self, details: grpc.HandlerCallDetails) -> bool:
-        sent = dict(details.invocation_metadata or ()).get("authorization", "")
-        return hmac.compare_digest(sent.encode() if isinstance(sent, str) else sent, self._expected)
 
 
 def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:

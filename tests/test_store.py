@@ -12,7 +12,17 @@ import pytest
 from playhouse.migrate import migrate as apply_operations
 from playhouse.pool import PooledPostgresqlDatabase
 
-from server.store import DatabaseAccess, JobQueue, JobStore, LeaseLost, NewJob, State, open_database
+from server.store import (
+    DEFAULT_TENANT,
+    DatabaseAccess,
+    DuplicateRequest,
+    JobQueue,
+    JobStore,
+    LeaseLost,
+    NewJob,
+    State,
+    open_database,
+)
 from server.store.migrations import MIGRATIONS, migrate, schema_version
 from server.store.models import Job, RasterData
 
@@ -46,8 +56,9 @@ def replica(access):
     return queue
 
 
-def new_job(request_id: str | None = None) -> NewJob:
+def new_job(request_id: str | None = None, tenant: str = DEFAULT_TENANT) -> NewJob:
     return NewJob(
+        tenant=tenant,
         request_id=request_id,
         filename="a.wav",
         content_type="audio/wav",
@@ -134,8 +145,6 @@ def test_replicas_starting_together_on_an_empty_postgres_database_all_migrate_it
 
 
 def test_duplicate_request_id_is_reported_as_such(job_store):
-    from server.store import DuplicateRequest
-
     job_store.create(new_job("r-1"), uuid.uuid4())
     with pytest.raises(DuplicateRequest):
         job_store.create(new_job("r-1"), uuid.uuid4())
@@ -258,10 +267,57 @@ def test_the_raster_is_stored_apart_from_the_job_row(job_store, replica):
 def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
     ids = submit(job_store, 7)
     seen, before = [], None
-    while page := job_store.page(limit=3, before=before):
+    while page := job_store.page(DEFAULT_TENANT, limit=3, before=before):
         seen += [job.id for job in page]
         before = (page[-1].created_at, page[-1].id)
     assert seen == ids[::-1]
+
+
+def test_a_version_2_database_gives_its_jobs_to_the_default_tenant(tmp_path):
+    db = peewee.SqliteDatabase(tmp_path / "old.db")
+    migrate(db, MIGRATIONS[:2])
+    job_id = uuid.uuid4()
+    db.execute_sql(
+        "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
+        " audio_duration, width, dither, transcriber, illustrator, timings, created_at, updated_at, attempt)"
+        " VALUES (?, 'r-1', 'pending', 1, 'a.wav', 'audio/wav', 'audio/a.wav', 10, 1.0, 8, 'threshold', '', '',"
+        " '{}', '2026-01-01', '2026-01-01', 0)",
+        (job_id.hex,),
+    )
+    db.close()
+    access = DatabaseAccess(open_database(f"sqlite:///{tmp_path / 'old.db'}"))
+    assert JobStore(access).by_request_id(DEFAULT_TENANT, "r-1").id == job_id
+    access.close()
+
+
+def test_a_job_is_read_only_by_its_tenant(job_store):
+    job = job_store.create(new_job(tenant="kitchen"), uuid.uuid4())
+
+    assert job_store.get(job.id, tenant="kitchen").id == job.id
+    assert job_store.get(job.id, tenant="workshop") is None
+
+
+def test_pages_hold_only_the_tenants_own_jobs(job_store):
+    own = job_store.create(new_job(tenant="kitchen"), uuid.uuid4())
+    job_store.create(new_job(tenant="workshop"), uuid.uuid4())
+
+    assert [job.id for job in job_store.page("kitchen", limit=10)] == [own.id]
+
+
+def test_one_request_id_makes_one_job_per_tenant(job_store):
+    kitchen = job_store.create(new_job("r-1", tenant="kitchen"), uuid.uuid4())
+    workshop = job_store.create(new_job("r-1", tenant="workshop"), uuid.uuid4())
+
+    assert job_store.by_request_id("kitchen", "r-1").id == kitchen.id
+    assert job_store.by_request_id("workshop", "r-1").id == workshop.id
+    with pytest.raises(DuplicateRequest):
+        job_store.create(new_job("r-1", tenant="kitchen"), uuid.uuid4())
+
+
+def test_the_write_probe_leaves_no_job_behind(job_store):
+    job_store.probe_write()
+
+    assert Job.select().count() == 0
 
 
 def test_a_replica_holds_no_more_connections_than_its_pool(postgres_url, postgres_cluster):
@@ -272,7 +328,7 @@ def test_a_replica_holds_no_more_connections_than_its_pool(postgres_url, postgre
 
     def read_a_lot() -> None:
         for _ in range(20):
-            store.page(limit=5)
+            store.page(DEFAULT_TENANT, limit=5)
             peak.append(postgres_cluster.connection_count(postgres_url))
 
     threads = [threading.Thread(target=read_a_lot) for _ in range(12)]

@@ -10,11 +10,12 @@ Media (recordings, pictures) are not here: see ``server.media``. Live change eve
 """
 
 from server.store.database import DatabaseAccess, open_database
-from server.store.jobs import DuplicateRequest, JobStore, NewJob
-from server.store.models import TERMINAL_STATES, Job, Stage, State
+from server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
+from server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, Stage, State
 from server.store.queue import JobQueue, LeaseLost
 
 __all__ = [
+    "DEFAULT_TENANT",
     "TERMINAL_STATES",
     "DatabaseAccess",
     "DuplicateRequest",
@@ -25,5 +26,6 @@ __all__ = [
     "NewJob",
     "Stage",
     "State",
+    "StoreFull",
     "open_database",
 ]

@@ -1,15 +1,26 @@
-"""Jobs as clients see them: created by Submit, read by GetJob, ListJobs, Watch and Fetch."""
+"""Jobs as clients see them: created by Submit, read by GetJob, ListJobs, Watch and Fetch.
+
+Every read a client makes names its tenant: a job of another tenant is simply not there.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import peewee
 
 from server.store.database import DatabaseAccess
-from server.store.models import TERMINAL_STATE_VALUES, Job, RasterData, State
+from server.store.models import DEFAULT_TENANT, TERMINAL_STATE_VALUES, Job, RasterData, State
+
+# PostgreSQL's SQLSTATE for "disk full" (class 53, insufficient resources).
+_POSTGRES_DISK_FULL = "53100"
+# Marks the row the write probe inserts and deletes in one transaction (never seen by a reader).
+_PROBE_TENANT = "voxprint-write-probe"
 
 
 @dataclass(frozen=True)
@@ -22,10 +33,15 @@ class NewJob:
     audio_duration: float
     width: int
     dither: str
+    tenant: str = DEFAULT_TENANT
 
 
 class DuplicateRequest(Exception):
-    """A job with this request id already exists."""
+    """A job with this request id already exists for this tenant."""
+
+
+class StoreFull(Exception):
+    """The database has no space left for the write."""
 
 
 class JobStore:
@@ -34,20 +50,29 @@ class JobStore:
 
     def create(self, new: NewJob, job_id: uuid.UUID) -> Job:
         try:
-            with self.access.writing():
+            with _full_disk_as_store_full(), self.access.writing():
                 return Job.create(id=job_id, **asdict(new))
         except peewee.IntegrityError as error:
-            if new.request_id and self.by_request_id(new.request_id):
+            if new.request_id and self.by_request_id(new.tenant, new.request_id):
                 raise DuplicateRequest(new.request_id) from error
             raise
 
-    def get(self, job_id: uuid.UUID) -> Job | None:
-        with self.access.reading():
-            return Job.get_or_none(Job.id == job_id)
+    def delete(self, job_id: uuid.UUID) -> None:
+        """Remove a job no worker has claimed yet (an upload the client gave up on)."""
+        with self.access.writing():
+            Job.delete().where(Job.id == job_id, Job.claimed_by.is_null()).execute()
 
-    def by_request_id(self, request_id: str) -> Job | None:
+    def get(self, job_id: uuid.UUID, *, tenant: str | None = None) -> Job | None:
+        """The job, if it exists and belongs to ``tenant`` (None: whoever owns it, for the server itself)."""
+        query = Job.select().where(Job.id == job_id)
+        if tenant is not None:
+            query = query.where(Job.tenant == tenant)
         with self.access.reading():
-            return Job.get_or_none(Job.request_id == request_id)
+            return query.first()
+
+    def by_request_id(self, tenant: str, request_id: str) -> Job | None:
+        with self.access.reading():
+            return Job.get_or_none(Job.tenant == tenant, Job.request_id == request_id)
 
     def raster_of(self, job_id: uuid.UUID) -> bytes | None:
         with self.access.reading():
@@ -55,10 +80,15 @@ class JobStore:
         return bytes(row.data) if row else None
 
     def page(
-        self, *, limit: int, before: tuple[dt.datetime, uuid.UUID] | None = None, state: State | None = None
+        self,
+        tenant: str,
+        *,
+        limit: int,
+        before: tuple[dt.datetime, uuid.UUID] | None = None,
+        state: State | None = None,
     ) -> list[Job]:
-        """Jobs newest first; ``before`` is the (created_at, id) of the last job of the previous page."""
-        query = Job.select()
+        """The tenant's jobs newest first; ``before`` is the (created_at, id) of the previous page's last job."""
+        query = Job.select().where(Job.tenant == tenant)
         if state is not None:
             query = query.where(Job.state == state.value)
         if before is not None:
@@ -70,3 +100,32 @@ class JobStore:
     def count_unfinished(self) -> int:
         with self.access.reading():
             return Job.select().where(Job.state.not_in(TERMINAL_STATE_VALUES)).count()
+
+    def probe_write(self) -> None:
+        """Write a job row and take it back in one transaction: raises as a Submit's insert would."""
+        probe = uuid.uuid4()
+        with _full_disk_as_store_full(), self.access.writing():
+            Job.insert(
+                id=probe, tenant=_PROBE_TENANT, audio_path="", audio_size=0, audio_duration=0, width=0, dither=""
+            ).execute()
+            Job.delete().where(Job.id == probe).execute()
+
+
+@contextmanager
+def _full_disk_as_store_full() -> Iterator[None]:
+    """Turns the database's "disk full" (SQLite or PostgreSQL) into StoreFull; other errors pass."""
+    try:
+        yield
+    except peewee.OperationalError as error:
+        if _is_disk_full(error):
+            raise StoreFull("no space left on the database's disk") from error
+        raise
+
+
+def _is_disk_full(error: peewee.OperationalError) -> bool:
+    # Peewee wraps the driver's exception and passes it as the first argument.
+    driver_error = error.args[0] if error.args else None
+    return (
+        getattr(driver_error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or getattr(driver_error, "sqlstate", None) == _POSTGRES_DISK_FULL
+    )

@@ -33,6 +33,9 @@ class Stage(str, enum.Enum):
     RASTERIZE = "rasterize"
 
 
+# The tenant of jobs stored before tenants existed, and of a server with one token or none.
+DEFAULT_TENANT = "default"
+
 TERMINAL_STATES = frozenset({State.COMPLETED, State.FAILED})
 TERMINAL_STATE_VALUES = sorted(state.value for state in TERMINAL_STATES)
 
@@ -48,7 +51,9 @@ class BaseModel(peewee.Model):
 
 class Job(BaseModel):
     id = peewee.UUIDField(primary_key=True, default=uuid.uuid4)
-    request_id = peewee.CharField(max_length=128, null=True, unique=True)
+    # Who submitted the job: only that tenant can see it. Request ids are unique per tenant.
+    tenant = peewee.CharField(max_length=64, default=DEFAULT_TENANT)
+    request_id = peewee.CharField(max_length=128, null=True)
     state = peewee.CharField(max_length=32, default=State.PENDING.value, index=True)
     version = peewee.IntegerField(default=1)
 
@@ -91,6 +96,9 @@ class Job(BaseModel):
 
     created_at = peewee.DateTimeField(default=utcnow, index=True)
     updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "request_id"), True),)
 
     @property
     def state_enum(self) -> State:

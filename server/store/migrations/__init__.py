@@ -16,11 +16,11 @@ from contextlib import contextmanager
 import peewee
 from playhouse.migrate import SchemaMigrator
 
-from server.store.migrations import m001_create_job, m002_claims_with_leases
+from server.store.migrations import m001_create_job, m002_claims_with_leases, m003_tenants
 
 Migration = Callable[[peewee.Database, SchemaMigrator], None]
 
-MIGRATIONS: list[Migration] = [m001_create_job.apply, m002_claims_with_leases.apply]
+MIGRATIONS: list[Migration] = [m001_create_job.apply, m002_claims_with_leases.apply, m003_tenants.apply]
 
 # pg_advisory_lock key: any constant unique to voxprint ("voxp" in ASCII).
 _ADVISORY_LOCK_KEY = 0x766F7870

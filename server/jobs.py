@@ -1,0 +1,291 @@
+"""What the API does with jobs, in domain terms: submit a recording, read a job, fetch its results, list.
+
+Nothing here knows protobuf or gRPC. Every operation runs for one tenant and raises a
+:class:`JobError` subclass whose message is meant for the caller (never a path or a traceback);
+the servicer translates requests in and results and errors out. All of it blocks (database,
+media, decoding): call it off the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee
+
+import rasterizer
+from server import audio
+from server.config import Settings
+from server.media import Media, MediaError, MediaFull, MediaMissing
+from server.store import DuplicateRequest, Job, JobStore, NewJob, State, StoreFull
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_ID_LENGTH = 128
+MAX_FILENAME_LENGTH = 255
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class JobError(Exception):
+    """A request that cannot be served; the message says why, to the caller."""
+
+
+class InvalidRequest(JobError):
+    """The request itself is wrong: bad options, an unreadable recording, a forged token."""
+
+
+class NotFound(JobError):
+    """No such job for this tenant."""
+
+
+class NotReady(JobError):
+    """The job exists but has no result of the kind asked for (yet, or ever)."""
+
+
+class TooLarge(JobError):
+    """The upload passes a server limit."""
+
+
+class StorageFull(JobError):
+    """The database or the media storage has no space left."""
+
+
+class StorageUnavailable(JobError):
+    """The database or the media storage failed; trying again later may work."""
+
+
+class DataLost(JobError):
+    """A stored result the job points at is gone."""
+
+
+class Format(enum.Enum):
+    PNG = "png"
+    RAW = "raw"
+    PREVIEW = "preview"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A checked Submit header: who submits, under which request id, and how to print."""
+
+    tenant: str
+    request_id: str | None
+    filename: str
+    width: int
+    dither: str
+
+
+@dataclass(frozen=True)
+class Result:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    bytes_per_row: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    jobs: list[Job]
+    next_token: str
+
+
+class Upload:
+    """The recording as it arrives in chunks, refused as soon as it passes the size limit.
+
+    It is held in memory (never more than the limit) and written once, off the event loop: file
+    operations per chunk on the loop cost more than the copy.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        if len(self._data) + len(chunk) > self.limit:
+            raise TooLarge(f"the recording is larger than the server's limit of {self.limit} bytes")
+        self._data += chunk
+
+    def recording(self) -> bytes:
+        if not self._data:
+            raise InvalidRequest("the upload is empty: no audio was sent")
+        return bytes(self._data)
+
+
+class Jobs:
+    def __init__(self, settings: Settings, store: JobStore, media: Media, on_write_failure: Callable[[], None]) -> None:
+        self.settings = settings
+        self.store = store
+        self.media = media
+        # Told when storing fails, so health can report it until writes work again.
+        self.on_write_failure = on_write_failure
+
+    # -- Submit ---------------------------------------------------------------------------------
+
+    def submission(self, tenant: str, *, filename: str, request_id: str, width: int, dither: str | None) -> Submission:
+        """Check a Submit header; ``width`` 0 and ``dither`` None take the server's defaults."""
+        try:
+            checked_width = rasterizer.check_width(width or self.settings.default_width)
+        except ValueError as error:
+            raise InvalidRequest(f"printer {error}") from error
+        return Submission(
+            tenant=tenant,
+            request_id=_checked_request_id(request_id),
+            filename=Path(filename).name[:MAX_FILENAME_LENGTH],
+            width=checked_width,
+            dither=dither or self.settings.default_dither,
+        )
+
+    def upload(self) -> Upload:
+        return Upload(self.settings.max_upload_bytes)
+
+    def previous(self, submission: Submission) -> Job | None:
+        """The job an earlier Submit with the same request id made, for an idempotent retry."""
+        if submission.request_id is None:
+            return None
+        return self.store.by_request_id(submission.tenant, submission.request_id)
+
+    def create(self, submission: Submission, recording: bytes) -> Job:
+        """Store the recording, then the job; nothing of either remains if one of them fails."""
+        try:
+            info = audio.inspect(recording, max_seconds=self.settings.max_audio_seconds)
+        except audio.InvalidAudio as error:
+            raise InvalidRequest(str(error)) from error
+        job_id = uuid.uuid4()
+        audio_path = f"audio/{job_id}.{info.extension}"
+        with _storage_errors(job_id, "the recording", self.on_write_failure):
+            self.media.put(audio_path, recording)
+        new = NewJob(
+            tenant=submission.tenant,
+            request_id=submission.request_id,
+            filename=submission.filename,
+            content_type=info.content_type,
+            audio_path=audio_path,
+            audio_size=len(recording),
+            audio_duration=info.duration,
+            width=submission.width,
+            dither=submission.dither,
+        )
+        try:
+            with _storage_errors(job_id, "the job", self.on_write_failure):
+                return self.store.create(new, job_id)
+        except DuplicateRequest:
+            # A concurrent retry with the same request id won the race: answer with its job.
+            self.media.delete(audio_path)
+            assert submission.request_id is not None  # a duplicate has a request id
+            return self.store.by_request_id(submission.tenant, submission.request_id)
+        except BaseException:
+            self.media.delete(audio_path)
+            raise
+
+    def discard(self, job: Job) -> None:
+        """Undo ``create`` for an upload whose client cancelled before it got the job."""
+        self.store.delete(job.id)
+        self.media.delete(job.audio_path)
+        log.info("job %s discarded: its client cancelled the upload", job.id)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get(self, tenant: str, job_id: str) -> Job:
+        job = self.store.get(checked_job_id(job_id), tenant=tenant)
+        if job is None:
+            raise NotFound(f"no job with id {job_id}")
+        return job
+
+    def fetch(self, tenant: str, job_id: str, format: Format) -> Result:
+        job = self.get(tenant, job_id)
+        _require_result(job, needs_raster=format is not Format.PNG)
+        if format is Format.PNG:
+            return Result(self._picture(job), "image/png", job.image_width, job.image_height)
+        raster_bytes = self.store.raster_of(job.id)
+        if raster_bytes is None:
+            raise DataLost(f"the raster of job {job.id} is missing from the database")
+        raster = rasterizer.Raster(
+            data=raster_bytes, width=job.raster_width, height=job.raster_height, bytes_per_row=job.raster_bytes_per_row
+        )
+        if format is Format.RAW:
+            return Result(raster.data, "application/octet-stream", raster.width, raster.height, raster.bytes_per_row)
+        return Result(rasterizer.preview(raster), "image/png", raster.width, raster.height)
+
+    def _picture(self, job: Job) -> bytes:
+        try:
+            return self.media.get(job.image_path)
+        except MediaMissing:
+            raise DataLost(f"the picture of job {job.id} is missing from the media storage") from None
+        except MediaError as error:
+            raise StorageUnavailable(f"cannot read the picture of job {job.id}: {error}") from error
+
+    def page(self, tenant: str, *, size: int, token: str, state: State | None) -> Page:
+        """One page of the tenant's jobs, newest first; ``size`` 0 takes the default."""
+        size = size or DEFAULT_PAGE_SIZE
+        if not 0 < size <= MAX_PAGE_SIZE:
+            raise InvalidRequest(f"page_size is between 1 and {MAX_PAGE_SIZE}")
+        before = decode_page_token(token) if token else None
+        # One extra row tells whether another page exists.
+        jobs = self.store.page(tenant, limit=size + 1, before=before, state=state)
+        next_token = encode_page_token(jobs[size - 1]) if len(jobs) > size else ""
+        return Page(jobs[:size], next_token)
+
+
+@contextmanager
+def _storage_errors(job_id: uuid.UUID, what: str, on_failure: Callable[[], None]) -> Iterator[None]:
+    """Storage failures as domain errors; the cause is logged with the job id, never shown to the client."""
+    try:
+        yield
+    except (MediaFull, StoreFull) as error:
+        log.warning("job %s: cannot store %s: %s", job_id, what, error)
+        on_failure()
+        raise StorageFull(f"no space left to store {what}; try again later") from error
+    except (DuplicateRequest, peewee.IntegrityError):
+        raise
+    except (MediaError, peewee.DatabaseError) as error:
+        log.error("job %s: cannot store %s", job_id, what, exc_info=error)
+        on_failure()
+        raise StorageUnavailable(f"cannot store {what} right now; try again later") from error
+
+
+def _require_result(job: Job, *, needs_raster: bool) -> None:
+    """NotReady, with the reason, unless the job has the stored result asked for."""
+    state = job.state_enum
+    if state is State.FAILED:
+        raise NotReady(f"job failed, there is no image: {job.error}")
+    missing = job.image_path is None or (needs_raster and not job.has_raster)
+    if missing and state is State.COMPLETED:
+        raise NotReady(f"job completed without {'a raster' if job.image_path else 'an image'}: {job.error}")
+    if missing:
+        raise NotReady(f"not ready yet: the job is {state.value}; Watch it or try again later")
+
+
+def checked_job_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidRequest(f"job_id must be a UUID as returned by Submit, not {raw[:64]!r}") from None
+
+
+def _checked_request_id(raw: str) -> str | None:
+    if not raw:
+        return None
+    if len(raw) > MAX_REQUEST_ID_LENGTH or not raw.isascii() or not raw.isprintable():
+        raise InvalidRequest(f"request_id must be at most {MAX_REQUEST_ID_LENGTH} printable ASCII characters")
+    return raw
+
+
+def encode_page_token(job: Job) -> str:
+    return base64.urlsafe_b64encode(f"{job.created_at.isoformat()}|{job.id}".encode()).decode()
+
+
+def decode_page_token(token: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return dt.datetime.fromisoformat(created), uuid.UUID(job_id)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("page_token is not one this server issued") from None
