@@ -16,22 +16,28 @@ import grpc
 from voxprint.v1 import voxprint_pb2
 
 from ._formats import is_terminal
+from .backoff import RETRYABLE_CODES, Backoff, Retries
 from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
-
-#: Failures that say "the stream broke", not "the request is wrong": worth subscribing again.
-RESUMABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL})
 
 
 @dataclass(frozen=True)
 class ResumePolicy:
-    """How hard to try: consecutive failed subscriptions allowed, and the backoff between them."""
+    """How hard to try: consecutive failed subscriptions allowed, and the first and longest wait
+    between them (growing as :class:`~clients.backoff.Backoff` grows every wait)."""
 
     max_attempts: int = 8
     first_delay: float = 0.05
     max_delay: float = 2.0
 
-    def delay(self, attempt: int) -> float:
-        return min(self.max_delay, self.first_delay * 2.0 ** (attempt - 1))
+    @property
+    def backoff(self) -> Backoff:
+        # The first subscription is not a retry: max_attempts failed resubscriptions are allowed.
+        return Backoff(
+            attempts=self.max_attempts + 1,
+            initial_delay=self.first_delay,
+            max_delay=self.max_delay,
+            jitter=self.first_delay,
+        )
 
 
 @dataclass
@@ -43,12 +49,11 @@ class WatchSession:
     policy: ResumePolicy = field(default_factory=ResumePolicy)
     last_version: int = -1
     finished: bool = False
-    _failures: int = 0
-    _deadline: float | None = None
+    _retries: Retries = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.timeout is not None:
-            self._deadline = time.monotonic() + self.timeout
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        self._retries = self.policy.backoff.start(deadline)
 
     @property
     def request(self) -> voxprint_pb2.WatchRequest:
@@ -56,9 +61,7 @@ class WatchSession:
 
     def remaining(self) -> float | None:
         """Seconds left for the next stream (its gRPC deadline); None = unbounded."""
-        if self._deadline is None:
-            return None
-        return max(0.0, self._deadline - time.monotonic())
+        return self._retries.remaining()
 
     def admit(self, event: voxprint_pb2.JobEvent) -> bool:
         """Record ``event``; True if the caller has not seen this version yet."""
@@ -66,7 +69,7 @@ class WatchSession:
             return False
         self.last_version = event.job.version
         self.finished = is_terminal(event.job)
-        self._failures = 0
+        self._retries.succeeded()
         return True
 
     def retry_delay(self, error: grpc.RpcError | None) -> float:
@@ -74,23 +77,24 @@ class WatchSession:
 
         Returns how long to wait before subscribing again, or raises the error worth reporting.
         """
-        remaining = self.remaining()
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                f"job {self.job_id} did not finish within {self.timeout:g} s",
-            )
-        if error is not None and error.code() not in RESUMABLE_CODES:
+        if self._retries.out_of_time():
+            raise self._timed_out()
+        if error is not None and error.code() not in RETRYABLE_CODES:
             raise from_rpc_error(error)
-        self._failures += 1
-        if self._failures > self.policy.max_attempts:
-            raise self._gave_up(error)
-        delay = self.policy.delay(self._failures)
-        return delay if remaining is None else min(delay, remaining)
+        delay = self._retries.next_delay()
+        if delay is None:
+            raise self._gave_up(error) if self._retries.exhausted() else self._timed_out()
+        return delay
+
+    def _timed_out(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            f"job {self.job_id} did not finish within {self.timeout:g} s",
+        )
 
     def _gave_up(self, error: grpc.RpcError | None) -> VoxprintError:
         why = from_rpc_error(error).message if error is not None else "stream ended before the job did"
         return error_for(
             grpc.StatusCode.UNAVAILABLE,
-            f"lost the watch on job {self.job_id} {self._failures} times in a row: {why}",
+            f"lost the watch on job {self.job_id} {self._retries.failures} times in a row: {why}",
         )

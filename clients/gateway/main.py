@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import secrets
 import signal
 import uuid
@@ -26,7 +25,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-import grpc
 
 from clients import (
     AsyncVoxprintClient,
@@ -35,6 +33,7 @@ from clients import (
     has_picture,
     is_terminal,
 )
+from clients.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
 from clients.channel import DEFAULT_TARGET
 from clients.gateway import protocol
 from clients.gateway.assembler import (
@@ -71,22 +70,29 @@ DEFAULT_STATE_DIR = Path("voxprint-gateway-state")
 # A scrape waits at most this long for the event loop to read the counters.
 SCRAPE_TIMEOUT = 5.0
 NO_JOB = uuid.UUID(int=0)
-# Worth trying again later: the server is down, restarting or overloaded.
-RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED})
-
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How the gateway waits out a server that is down: the first and longest wait between tries
+    (growing as :class:`~clients.backoff.Backoff` grows every wait), and when to give up."""
+
     first_delay: float = 0.5
     max_delay: float = 30.0
     # A recording still unsubmitted after this long is given up (and the device told).
     give_up_after: float = 900.0
 
-    def delay(self, attempt: int) -> float:
+    @property
+    def backoff(self) -> Backoff:
         # Jitter keeps a fleet of gateways from hammering a restarting server in lockstep.
-        return min(self.max_delay, self.first_delay * 2**attempt) * random.uniform(0.5, 1.0)
+        return Backoff(
+            attempts=None,
+            initial_delay=self.first_delay,
+            max_delay=self.max_delay,
+            jitter=self.first_delay,
+            give_up_after=self.give_up_after,
+        )
 
 
 @dataclass(frozen=True)
@@ -396,20 +402,13 @@ class Gateway:
         return job
 
     async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        policy = self.config.retry
-        give_up_at = self._loop.time() + policy.give_up_after
-        attempt = 0
-        while True:
-            try:
-                return await call()
-            except VoxprintError as error:
-                if error.code not in RETRYABLE_CODES or self._loop.time() >= give_up_at:
-                    raise
-                delay = policy.delay(attempt)
-                attempt += 1
-                self.counters.incr(f"retries.{what}")
-                logger.info("%s failed (%s); retrying in %.1f s", what, error.code.name, delay)
-                await asyncio.sleep(delay)
+        return await call_with_retries_async(
+            call,
+            backoff=self.config.retry.backoff,
+            is_transient=lambda error: isinstance(error, VoxprintError) and error.code in RETRYABLE_CODES,
+            describe=what,
+            on_retry=lambda: self.counters.incr(f"retries.{what}"),
+        )
 
 
 def parse_address(text: str) -> Address:
