@@ -1,6 +1,6 @@
 """Speech-to-text accuracy: word error rate and speed of the offline Whisper transcriber.
 
-    nice -n 10 python benchmarks/stt_accuracy.py [--quick] [--models tiny.en,base] [--no-prompt] ...
+    nice -n 10 python benchmarks/stt_accuracy.py [--quick] [--models tiny.en,base] [--prompt TEXT] ...
 
 Every phrase of benchmarks/stt_sentences.txt is spoken by synthetic voices: every espeak-ng
 English accent, every espeak-ng voice variant (on American English) and every flite voice.
@@ -79,6 +79,12 @@ def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
 class Voice:
     engine: str  # "espeak-ng" or "flite"
     name: str
+
+    @property
+    def family(self) -> str:
+        if self.engine == "flite":
+            return "flite voices"
+        return "espeak-ng variants" if "+" in self.name else "espeak-ng accents"
 
     def command(self, text: str, words_per_minute: int, destination: Path) -> list[str]:
         if self.engine == "espeak-ng":
@@ -256,6 +262,8 @@ def report(results: Sequence[Result], worst: int) -> None:
     for model, model_results in by_model.items():
         clean = [r for r in model_results if r.clip.condition == CLEAN]
         print(summary_row(f"**{model}, {CLEAN.name}, all voices**", clean))
+        for family in sorted({r.clip.voice.family for r in clean}):
+            print(summary_row(f"{model}, {CLEAN.name}, {family}", [r for r in clean if r.clip.voice.family == family]))
         print(summary_row(f"{model}, {CLEAN.name}, panel voices", [r for r in clean if is_panel_voice(r.clip.voice)]))
         for condition in PANEL_CONDITIONS:
             selected = [r for r in model_results if r.clip.condition == condition]
@@ -279,7 +287,7 @@ def main() -> None:
         "--models", default=f"{BUNDLED_MODEL_NAME},base", help="comma list: tiny.en, base or a directory"
     )
     parser.add_argument("--beam-size", type=int, default=DecodingSettings.beam_size)
-    parser.add_argument("--no-prompt", action="store_true", help="decode without the picture-vocabulary prompt")
+    parser.add_argument("--prompt", default=DecodingSettings.initial_prompt, help="initial prompt; empty for none")
     parser.add_argument("--no-vad", action="store_true", help="decode without VAD trimming")
     parser.add_argument("--no-fallback", action="store_true", help="greedy only: no temperature fallback")
     parser.add_argument("--worst", type=int, default=12, help="how many misheard clips to list per model")
@@ -292,7 +300,7 @@ def main() -> None:
     decoding = dataclasses.replace(
         DecodingSettings(),
         beam_size=args.beam_size,
-        **({"initial_prompt": None} if args.no_prompt else {}),
+        initial_prompt=args.prompt or None,
         **({"vad_filter": False} if args.no_vad else {}),
         **({"temperatures": (0.0,)} if args.no_fallback else {}),
     )
