@@ -76,8 +76,10 @@ def read_tokens_file(path: Path) -> dict[str, str]:
     """token → tenant from a tokens file; a ValueError names the file and line, never a token."""
     try:
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read the tokens file {path}: {getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:
+        raise ValueError(f"cannot read the tokens file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read the tokens file {path}: it is not UTF-8 text") from None
     tokens: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split("#", 1)[0].split()

@@ -58,9 +58,9 @@ class JobStore:
             raise
 
     def delete(self, job_id: uuid.UUID) -> None:
-        """Remove a job no worker has claimed yet (an upload the client gave up on)."""
+        """Remove a job (an upload its client gave up on); a worker holding it finds its claim lost."""
         with self.access.writing():
-            Job.delete().where(Job.id == job_id, Job.claimed_by.is_null()).execute()
+            Job.delete().where(Job.id == job_id).execute()
 
     def get(self, job_id: uuid.UUID, *, tenant: str | None = None) -> Job | None:
         """The job, if it exists and belongs to ``tenant`` (None: whoever owns it, for the server itself)."""
