@@ -29,6 +29,7 @@ import click
 import numpy as np
 
 import rasterizer
+from clients._formats import TERMINAL_STATES
 from clients.gateway import protocol
 from clients.gateway.assembler import RAW_FORMAT, AudioFormat
 from clients.gateway.main import parse_address
@@ -47,7 +48,6 @@ from clients.gateway.protocol import (
 from voxprint.v1 import voxprint_pb2
 
 Address = tuple[str, int]
-TERMINAL_STATES = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
 _FORMAT_FOR_WIDTH = {1: SampleFormat.U8, 2: SampleFormat.S16LE, 3: SampleFormat.S24LE, 4: SampleFormat.S32LE}
 
 

@@ -43,6 +43,8 @@ from ._options import (
 
 __all__ = [
     "BIT_ORDERS",
+    "DEFAULT_BIT_ORDER",
+    "DEFAULT_DITHER",
     "DEFAULT_WIDTH",
     "DITHERS",
     "IMPLEMENTATION_ENV",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rasterizer
+
 MIB = 1024 * 1024
 
 
@@ -33,8 +35,8 @@ class Settings:
     # PEM files; with both set the server speaks TLS instead of plaintext.
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    default_width: int = 384
-    default_dither: str = "floyd-steinberg"
+    default_width: int = rasterizer.DEFAULT_WIDTH
+    default_dither: str = rasterizer.DEFAULT_DITHER
 
     # Backend choice: "auto" picks the cloud backend when its key is in the environment.
     transcriber: str = "auto"  # auto | whisper | assemblyai

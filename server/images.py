@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from rasterizer import MAX_PIXELS
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# A picture larger than this is refused from its header, before it is decoded into memory.
-MAX_PIXELS = 50_000_000
 
 
 class BadImage(ValueError):
@@ -28,6 +28,7 @@ def as_png(data: bytes) -> Picture:
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
+            # Refused from the header, before decoding: the rasterizer would refuse it anyway.
             if width * height > MAX_PIXELS:
                 raise BadImage(f"the picture is too large ({width}×{height} pixels)")
             image.load()

@@ -7,6 +7,8 @@ import datetime as dt
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+import rasterizer
+from clients._formats import parse_dither
 from server.store import Job, Stage, State
 from voxprint.v1 import voxprint_pb2 as pb
 
@@ -27,12 +29,7 @@ STAGES = {
     Stage.RASTERIZE: pb.STAGE_RASTERIZE,
 }
 
-DITHERS = {
-    "floyd-steinberg": pb.DITHER_FLOYD_STEINBERG,
-    "atkinson": pb.DITHER_ATKINSON,
-    "bayer": pb.DITHER_BAYER,
-    "threshold": pb.DITHER_THRESHOLD,
-}
+DITHERS = {name: parse_dither(name) for name in rasterizer.DITHERS}
 DITHERS_FROM_PROTO = {value: name for name, value in DITHERS.items()}
 
 

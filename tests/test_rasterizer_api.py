@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 import rasterizer
+from clients._formats import Dither, enum_labels
 
 
 def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:
@@ -231,6 +232,10 @@ def test_raster_rejects_data_of_the_wrong_size() -> None:
 def test_accepted_names_are_exported() -> None:
     assert rasterizer.DITHERS == ("floyd-steinberg", "atkinson", "bayer", "threshold")
     assert rasterizer.BIT_ORDERS == ("lsb", "msb")
+
+
+def test_the_api_offers_exactly_the_rasterizers_dithers() -> None:
+    assert enum_labels(Dither) == list(rasterizer.DITHERS)
 
 
 # ---- bad input -----------------------------------------------------------------------------------
