@@ -1,11 +1,15 @@
-"""Accepting a picture from an image backend: check it decodes, and store it as PNG."""
+"""Accepting a picture from an image backend: check it decodes, and store it as PNG.
+
+The picture is decoded here once; the decoded image travels on with the PNG so the rasterizer
+does not decode it again.
+"""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rasterizer import MAX_PIXELS
 
@@ -19,27 +23,46 @@ class BadImage(ValueError):
 @dataclass(frozen=True)
 class Picture:
     png: bytes
-    width: int
-    height: int
+    # The decoded pixels of ``png``: what the rasterizer prints.
+    image: Image.Image
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
 
 
-def as_png(data: bytes) -> Picture:
-    """Validate ``data`` as an image; PNGs are kept byte for byte, other formats re-encoded."""
+def as_png(data: bytes | Picture) -> Picture:
+    """Validate ``data`` as an image; PNGs are kept byte for byte, other formats re-encoded.
+
+    A :class:`Picture` (a backend that decoded or drew its own) is already checked and passes as is.
+    """
+    if isinstance(data, Picture):
+        return data
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            # Refused from the header, before decoding: the rasterizer would refuse it anyway.
-            if width * height > MAX_PIXELS:
-                raise BadImage(f"the picture is too large ({width}×{height} pixels)")
-            image.load()
-            if data.startswith(PNG_SIGNATURE):
-                return Picture(data, width, height)
-            encoded = io.BytesIO()
-            # PNG has no CMYK or YCbCr; JPEGs in those modes are stored as RGB.
-            savable = image.convert("RGB") if image.mode in ("CMYK", "YCbCr") else image
-            savable.save(encoded, format="PNG")
-            return Picture(encoded.getvalue(), width, height)
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        # Refused from the header, before decoding: the rasterizer would refuse it anyway.
+        if width * height > MAX_PIXELS:
+            raise BadImage(f"the picture is too large ({width}×{height} pixels)")
+        image.load()
     except UnidentifiedImageError as error:
         raise BadImage("the picture could not be decoded (not an image format Pillow knows)") from error
     except (OSError, Image.DecompressionBombError) as error:
         raise BadImage(f"the picture could not be decoded ({error})") from error
+    if data.startswith(PNG_SIGNATURE):
+        return Picture(data, image)
+    return _reencoded(image)
+
+
+def _reencoded(image: Image.Image) -> Picture:
+    # PNG keeps no EXIF orientation, so turn the picture upright before storing it: the stored PNG
+    # and the decoded image must print the same. PNG has no CMYK or YCbCr either: those become RGB.
+    upright = ImageOps.exif_transpose(image)
+    savable = upright.convert("RGB") if upright.mode in ("CMYK", "YCbCr") else upright
+    encoded = io.BytesIO()
+    savable.save(encoded, format="PNG")
+    return Picture(encoded.getvalue(), savable)

@@ -64,7 +64,7 @@ class Pipeline:
                 job, State.TRANSCRIBED, transcript=transcript, timings=_with_timing(job, Stage.TRANSCRIBE, seconds)
             )
 
-        fresh_png: bytes | None = None
+        fresh_picture: Picture | None = None
         if job.image_path is None:
             job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
             try:
@@ -85,12 +85,12 @@ class Pipeline:
                 # Another worker holds the job now; its picture, not ours, is the one to publish.
                 self.media.delete(image_key)
                 raise
-            fresh_png = picture.png
+            fresh_picture = picture
         elif job.state_enum != State.RASTERIZING:
             job = self._advance(job, State.RASTERIZING)
 
         try:
-            raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_png))
+            raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_picture))
         except StageFailed as failure:
             return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
         job = self.queue.complete_with_raster(
@@ -127,11 +127,12 @@ class Pipeline:
         self.media.put(image_key, picture.png)
         return picture, image_key
 
-    def _rasterize(self, job: Job, png: bytes | None) -> rasterizer.Raster:
-        """Rasterize the picture just made, or, for a resumed job, the one stored earlier."""
+    def _rasterize(self, job: Job, fresh: Picture | None) -> rasterizer.Raster:
+        """Rasterize the picture just made (already decoded), or, for a resumed job, the PNG
+        stored earlier."""
         try:
-            picture = png if png is not None else self.media.get(job.image_path)
-            return rasterizer.rasterize(picture, width=job.width, dither=job.dither)
+            image = fresh.image if fresh is not None else self.media.get(job.image_path)
+            return rasterizer.rasterize(image, width=job.width, dither=job.dither)
         except ValueError as error:
             raise StageFailed(f"{FAILURE_PREFIX[Stage.RASTERIZE]}: {error}") from error
 
