@@ -15,11 +15,11 @@ fsync, not computing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import grpc
@@ -37,6 +37,7 @@ from server.jobs import (
     NotReady,
     StorageFull,
     StorageUnavailable,
+    Submission,
     TooLarge,
     checked_job_id,
 )
@@ -73,6 +74,7 @@ class VoxprintService:
         self.tenants = tenants
         self.on_submitted = on_submitted
         self._threads = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="voxprint-io")
+        self._uploads = _UploadsInFlight()
 
     def handlers(self) -> grpc.GenericRpcHandler:
         """The ``voxprint.v1.Voxprint`` methods, each taking its request as raw bytes."""
@@ -119,43 +121,34 @@ class VoxprintService:
             width=metadata.options.width,
             dither=dither,
         )
-        if previous := await self._blocking(self.jobs.previous, submission):
-            return job_to_proto(previous)
-
-        upload = self.jobs.upload()
-        async for request in requests:
-            if request.WhichOneof("payload") != "audio_chunk":
-                raise InvalidRequest("only the first Submit message may carry metadata")
-            upload.add(request.audio_chunk)
-        job = await self._create_unless_cancelled(context, self.jobs.create, submission, upload.recording())
+        async with self._uploads.only_one(submission):
+            if previous := await self._blocking(self.jobs.previous, submission):
+                return job_to_proto(previous)
+            upload = self.jobs.upload()
+            async for request in requests:
+                if request.WhichOneof("payload") != "audio_chunk":
+                    raise InvalidRequest("only the first Submit message may carry metadata")
+                upload.add(request.audio_chunk)
+            job = await self._create_or_take_back(submission, upload.recording())
         self.on_submitted()
         log.info("job %s submitted (%s, %.1f s of audio)", job.id, job.content_type, job.audio_duration)
         return job_to_proto(job)
 
-    async def _create_unless_cancelled(
-        self, context: grpc.aio.ServicerContext, create: Callable[..., Job], *args: Any
-    ) -> Job:
-        """Run ``create``; if the client cancels meanwhile, the job it made is discarded.
+    async def _create_or_take_back(self, submission: Submission, recording: bytes) -> Job:
+        """Create the job; if the client cancels meanwhile, take the job back once it is made.
 
-        grpc ends a client's request stream the same way whether the client half-closed it (the
-        upload is complete) or cancelled the call, and learns of a cancellation a moment later.
-        So a job made from a stream that turns out to be cancelled is taken back: whoever
-        cancelled never got it, and its request id stays free for the retry.
+        grpc ends a request stream the same way whether the client half-closed it (the upload is
+        complete) or cancelled the call, and cancels this handler a moment later. Creating takes
+        longer than that moment (it waits for fsync), so the cancellation lands here, and whoever
+        cancelled never gets a job: none remains, and the request id is free for the retry.
         """
-        creating = asyncio.get_running_loop().run_in_executor(self._threads, create, *args)
+        creating = asyncio.get_running_loop().run_in_executor(self._threads, self.jobs.create, submission, recording)
         try:
-            job = await asyncio.shield(creating)
+            return await asyncio.shield(creating)
         except asyncio.CancelledError:
-            creating.add_done_callback(self._discard_created)
+            with contextlib.suppress(Exception):
+                await self._blocking(self.jobs.discard, await creating)
             raise
-        if context.cancelled():
-            await self._blocking(self.jobs.discard, job)
-            raise asyncio.CancelledError
-        return job
-
-    def _discard_created(self, creating: asyncio.Future[Job]) -> None:
-        if not creating.cancelled() and creating.exception() is None:
-            self._threads.submit(self.jobs.discard, creating.result())
 
     # -- Watch ----------------------------------------------------------------------------------
 
@@ -207,6 +200,32 @@ class VoxprintService:
         return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in page.jobs], next_page_token=page.next_token)
 
 
+class _UploadsInFlight:
+    """One upload at a time per (tenant, request id) on this server.
+
+    A retry waits for the upload it repeats to end: it then finds that upload's job if the upload
+    completed, or nothing if it was cancelled or refused — never a job about to be taken back.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[tuple[str, str], asyncio.Event] = {}
+
+    @contextlib.asynccontextmanager
+    async def only_one(self, submission: Submission) -> AsyncIterator[None]:
+        if submission.request_id is None:
+            yield
+            return
+        key = (submission.tenant, submission.request_id)
+        while (running := self._running.get(key)) is not None:
+            await running.wait()
+        self._running[key] = ended = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._running[key]
+            ended.set()
+
+
 # -- the boundary: request bytes in, status codes out -------------------------------------------
 
 
@@ -217,7 +236,7 @@ def _parsed(message_type: type[M], raw: bytes) -> M:
         raise InvalidRequest(f"the request is not a valid {message_type.DESCRIPTOR.full_name} message") from None
 
 
-@asynccontextmanager
+@contextlib.asynccontextmanager
 async def _status_codes(
     context: grpc.aio.ServicerContext, method: str, request: Callable[[], Message | None] = lambda: None
 ) -> AsyncIterator[None]:
