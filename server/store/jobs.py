@@ -122,10 +122,19 @@ def _full_disk_as_store_full() -> Iterator[None]:
         raise
 
 
-def _is_disk_full(error: peewee.OperationalError) -> bool:
-    # Peewee wraps the driver's exception and passes it as the first argument.
-    driver_error = error.args[0] if error.args else None
-    return (
-        getattr(driver_error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-        or getattr(driver_error, "sqlstate", None) == _POSTGRES_DISK_FULL
-    )
+def _is_disk_full(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it arose from, is the driver's "disk full".
+
+    SQLite rolls a transaction back by itself when the disk is full, so peewee's own ROLLBACK then
+    fails ("cannot rollback") and hides the cause in the exception's context.
+    """
+    while error is not None:
+        # Peewee wraps the driver's exception and passes it as the first argument.
+        driver_error = error.args[0] if isinstance(error, peewee.DatabaseError) and error.args else error
+        if (
+            getattr(driver_error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(driver_error, "sqlstate", None) == _POSTGRES_DISK_FULL
+        ):
+            return True
+        error = error.__context__
+    return False

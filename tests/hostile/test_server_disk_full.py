@@ -1,0 +1,173 @@
+"""A server process whose data dir (SQLite database and media) sits on a small tmpfs that fills up:
+Submit answers RESOURCE_EXHAUSTED and leaves nothing behind, health says NOT_SERVING while the disk
+is full and SERVING once space returns, and the same process goes on taking and finishing jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from server.media.local import PARTIAL_PREFIX
+from tests.audio_samples import wav_bytes
+from tests.replicas import ReplicaProcess
+from tests.servers import submit_requests, watch_events
+from voxprint.v1 import voxprint_pb2 as pb
+
+pytestmark = pytest.mark.slow
+
+DISK_SIZE = "16m"
+RECORDING = wav_bytes(0.5)
+# Health is probed once a second after a failed write.
+HEALTH_WAIT_SECONDS = 10.0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs: writing more fails with the kernel's own ENOSPC."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(mount_point)])
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs (needs root)")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def server(small_disk: Path, tmp_path: Path) -> Iterator[ReplicaProcess]:
+    process = ReplicaProcess(small_disk / "data", tmp_path / "stages.log", {}, {"backends": "stand-in"})
+    yield process.wait_until_serving()
+    process.kill()
+
+
+@pytest.fixture
+def server_with_media_elsewhere(small_disk: Path, tmp_path: Path) -> Iterator[ReplicaProcess]:
+    """The database on the small disk, the media on another: the recording is stored, the job is not."""
+    options = {"backends": "stand-in", "media_url": (tmp_path / "media").as_uri()}
+    process = ReplicaProcess(small_disk / "data", tmp_path / "stages.log", {}, options)
+    yield process.wait_until_serving()
+    process.kill()
+
+
+@pytest.fixture
+def fill(small_disk: Path) -> Callable[[], Callable[[], None]]:
+    """``fill()`` takes every free byte of the disk; the function it returns gives them back."""
+
+    def take_all() -> Callable[[], None]:
+        filler = small_disk / "filler"
+        descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            for block in (64 * 1024, 4096, 1):
+                with contextlib.suppress(OSError):
+                    while True:
+                        os.write(descriptor, bytes(block))
+        finally:
+            os.close(descriptor)
+        with pytest.raises(OSError) as full:
+            (small_disk / "one-more-byte").write_bytes(b"x")
+        assert full.value.errno == errno.ENOSPC
+        return filler.unlink
+
+    return take_all
+
+
+def health(server: ReplicaProcess) -> int:
+    return health_pb2_grpc.HealthStub(server.channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
+
+
+def health_becomes(server: ReplicaProcess, status: int) -> bool:
+    deadline = time.monotonic() + HEALTH_WAIT_SECONDS
+    while health(server) != status:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def refused_submit(server: ReplicaProcess, request_id: str = "") -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as refused:
+        server.stub.Submit(submit_requests(RECORDING, request_id=request_id), timeout=30)
+    return refused.value
+
+
+def jobs_of(server: ReplicaProcess) -> list[pb.Job]:
+    return list(server.stub.ListJobs(pb.ListJobsRequest(page_size=100), timeout=10).jobs)
+
+
+def completes(server: ReplicaProcess) -> bool:
+    job = server.stub.Submit(submit_requests(RECORDING), timeout=30)
+    return watch_events(server.stub, job.id, timeout=60)[-1].job.state == pb.JOB_STATE_COMPLETED
+
+
+def test_submit_on_a_full_disk_is_resource_exhausted_saying_no_space_left(server, fill):
+    fill()
+    error = refused_submit(server)
+
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "no space left" in error.details()
+
+
+def test_a_submit_refused_for_space_leaves_no_job_and_no_file(server, fill):
+    assert completes(server)
+    fill()
+    refused_submit(server)
+
+    media = server.data_dir / "media" / "audio"
+    assert len(jobs_of(server)) == 1
+    assert len(list(media.iterdir())) == 1
+    assert not list(media.glob(f"{PARTIAL_PREFIX}*"))
+
+
+def test_a_request_id_refused_for_space_is_free_once_space_returns(server, fill):
+    release = fill()
+    refused_submit(server, request_id="press-1")
+    release()
+
+    job = server.stub.Submit(submit_requests(RECORDING, request_id="press-1"), timeout=30)
+    assert job.audio_size_bytes == len(RECORDING)
+
+
+def test_health_is_not_serving_while_the_disk_is_full(server, fill):
+    fill()
+    refused_submit(server)
+
+    assert health_becomes(server, health_pb2.HealthCheckResponse.NOT_SERVING)
+
+
+def test_health_is_serving_again_once_space_returns_without_a_restart(server, fill):
+    release = fill()
+    refused_submit(server)
+    assert health_becomes(server, health_pb2.HealthCheckResponse.NOT_SERVING)
+    release()
+
+    assert health_becomes(server, health_pb2.HealthCheckResponse.SERVING)
+    assert server.process.poll() is None
+
+
+def test_jobs_complete_again_once_space_returns(server, fill):
+    release = fill()
+    refused_submit(server)
+    release()
+
+    assert completes(server)
+
+
+def test_a_database_without_space_keeps_no_row_and_its_recording_is_deleted(
+    server_with_media_elsewhere, fill, tmp_path
+):
+    fill()
+    error = refused_submit(server_with_media_elsewhere)
+
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "no space left to store the job" in error.details()
+    assert jobs_of(server_with_media_elsewhere) == []
+    assert list((tmp_path / "media" / "audio").iterdir()) == []
