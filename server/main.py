@@ -1,4 +1,8 @@
-"""``voxprint-server``: flags and ``VOXPRINT_*`` variables → Settings → a server until SIGTERM."""
+"""``voxprint-server``: flags and ``VOXPRINT_*`` variables → Settings → a server until SIGTERM.
+
+The backend flags (``--transcriber``, ``--illustrator`` and each backend's own options) come from
+the backend registries when the command runs, so a registered backend is a choice with its flags.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,12 @@ import click
 import peewee
 
 from server.app import VoxprintServer
+from server.backends import Option, Registry
 from server.config import Settings
+from server.illustrators import ILLUSTRATORS
 from server.media import MediaError
 from server.replica import DataDirInUse
+from server.transcribers import TRANSCRIBERS
 
 STARTUP_ERRORS = (DataDirInUse, MediaError, ValueError, peewee.OperationalError, OSError)
 
@@ -23,11 +30,49 @@ defaults = Settings()
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+REGISTRIES: tuple[Registry[Any], ...] = (TRANSCRIBERS, ILLUSTRATORS)
+
+
 def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(name, envvar=envvar, show_envvar=True, show_default=True, help=help, **kwargs)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _choice(registry: Registry[Any]) -> click.Option:
+    return click.Option(
+        ["--" + registry.kind],
+        envvar="VOXPRINT_" + registry.kind.upper(),
+        show_envvar=True,
+        show_default=True,
+        default=getattr(defaults, registry.kind),
+        type=click.Choice(registry.choices),
+        help=registry.describe(),
+    )
+
+
+def _backend_option(option: Option) -> click.Option:
+    return click.Option(
+        [option.flag],
+        envvar=option.envvar,
+        show_envvar=True,
+        show_default=option.initial is not None,
+        default=option.initial,
+        type=option.type,
+        help=option.help,
+    )
+
+
+class ServerCommand(click.Command):
+    """Reads the backend registries each time it parses or shows help, not once at import."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        *own, help_option = super().get_params(ctx)
+        backends: list[click.Parameter] = []
+        for registry in REGISTRIES:
+            backends += [_choice(registry), *map(_backend_option, registry.options())]
+        return [*own, *backends, help_option]
+
+
+@click.command(cls=ServerCommand, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @_option("--listen", "VOXPRINT_LISTEN", "HOST:PORT to serve gRPC on.", default=defaults.listen)
 @_option(
     "--data-dir",
@@ -96,61 +141,6 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
     type=click.FloatRange(min=1),
 )
 @_option(
-    "--transcriber",
-    "VOXPRINT_TRANSCRIBER",
-    "Speech-to-text backend; auto = AssemblyAI when ASSEMBLYAI_API_KEY is set, else offline Whisper.",
-    default=defaults.transcriber,
-    type=click.Choice(["auto", "whisper", "assemblyai"]),
-)
-@_option(
-    "--illustrator",
-    "VOXPRINT_ILLUSTRATOR",
-    "Image backend; auto = Gemini when GOOGLE_API_KEY (or GEMINI_API_KEY) is set, else offline pictograms.",
-    default=defaults.illustrator,
-    type=click.Choice(["auto", "pictogram", "gemini"]),
-)
-@_option(
-    "--whisper-model",
-    "VOXPRINT_WHISPER_MODEL",
-    "CTranslate2 Whisper model directory or name; default: the bundled tiny.en.",
-    default=None,
-)
-@_option(
-    "--assemblyai-base-url",
-    "VOXPRINT_ASSEMBLYAI_BASE_URL",
-    "AssemblyAI API base URL.",
-    default=defaults.assemblyai_base_url,
-)
-@_option(
-    "--assemblyai-poll-interval",
-    "VOXPRINT_ASSEMBLYAI_POLL_INTERVAL",
-    "Seconds between AssemblyAI transcript polls.",
-    default=defaults.assemblyai_poll_interval,
-    type=click.FloatRange(min=0.05),
-)
-@_option(
-    "--assemblyai-timeout",
-    "VOXPRINT_ASSEMBLYAI_TIMEOUT",
-    "Give up on an AssemblyAI transcription after this many seconds.",
-    default=defaults.assemblyai_timeout,
-    type=click.FloatRange(min=1),
-)
-@_option("--gemini-base-url", "VOXPRINT_GEMINI_BASE_URL", "Gemini API base URL; default: Google's.", default=None)
-@_option("--gemini-model", "VOXPRINT_GEMINI_MODEL", "Gemini image model.", default=defaults.gemini_model)
-@_option(
-    "--gemini-aspect-ratio",
-    "VOXPRINT_GEMINI_ASPECT_RATIO",
-    "Aspect ratio asked of Gemini (portrait suits a receipt).",
-    default=defaults.gemini_aspect_ratio,
-)
-@_option(
-    "--gemini-timeout",
-    "VOXPRINT_GEMINI_TIMEOUT",
-    "Seconds allowed for one Gemini request.",
-    default=defaults.gemini_timeout,
-    type=click.FloatRange(min=1),
-)
-@_option(
     "--cloud-retry-attempts",
     "VOXPRINT_CLOUD_RETRY_ATTEMPTS",
     "Tries in all for transient cloud failures (connection errors, 408, 429, 5xx); 1 = no retry.",
@@ -163,12 +153,6 @@ def _option(name: str, envvar: str, help: str, **kwargs: Any) -> Callable[[F], F
     "First wait before a retry, doubled each time (with jitter).",
     default=defaults.cloud_retry_initial_delay,
     type=click.FloatRange(min=0),
-)
-@_option(
-    "--image-prompt",
-    "VOXPRINT_IMAGE_PROMPT",
-    "Prompt template for cloud images, with one {transcript} field.",
-    default=None,
 )
 @_option(
     "--log-level",
@@ -185,7 +169,7 @@ def main(log_level: str, **options) -> None:
     Set VOXPRINT_AUTH_TOKEN to require 'authorization: Bearer <token>' on every call.
     """
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings(**_settings_fields(options))
+    settings = settings_from(options)
     try:
         server = VoxprintServer(settings)
     except ValueError as error:
@@ -199,9 +183,20 @@ def main(log_level: str, **options) -> None:
         raise click.ClickException(f"cannot start: {error}") from None
 
 
-def _settings_fields(options: dict) -> dict:
+def settings_from(params: dict[str, Any]) -> Settings:
+    """The command's parsed parameters as Settings: backend options without a Settings field go to
+    ``backend_options``; parameters that are not settings (``--log-level``) are left out."""
     renamed = {"database": "database_url"}
-    return {renamed.get(name, name): value for name, value in options.items() if value is not None}
+    given = {renamed.get(name, name): value for name, value in params.items() if value is not None}
+    backend_only = {option.name for registry in REGISTRIES for option in registry.options()}
+    return Settings(
+        **{name: value for name, value in given.items() if name in Settings.__dataclass_fields__},
+        backend_options={
+            name: value
+            for name, value in given.items()
+            if name in backend_only and name not in Settings.__dataclass_fields__
+        },
+    )
 
 
 async def _serve(server: VoxprintServer) -> None:

@@ -16,6 +16,9 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+import click
+
+from server.backends import Backend, Option, Registry
 from server.config import Settings
 
 log = logging.getLogger(__name__)
@@ -33,22 +36,57 @@ class Transcriber(Protocol):
         ...
 
 
+TRANSCRIBERS: Registry[Transcriber] = Registry("transcriber", title="Speech-to-text backend", fallback="whisper")
+
+
 def create_transcriber(settings: Settings) -> Transcriber:
     from server.transcribers.speech_gate import SpeechGate
 
-    return SpeechGate(_create_backend(settings), max_seconds=settings.max_audio_seconds)
+    return SpeechGate(TRANSCRIBERS.create(settings), max_seconds=settings.max_audio_seconds)
 
 
-def _create_backend(settings: Settings) -> Transcriber:
-    choice = settings.transcriber
-    if choice == "auto":
-        choice = "assemblyai" if os.environ.get("ASSEMBLYAI_API_KEY") else "whisper"
-    if choice == "whisper":
-        from server.transcribers.whisper import WhisperTranscriber
+# The built-in backends. Each factory imports its module only when chosen, so neither --help nor
+# the other backend pays for a model runtime or an SDK it does not use.
 
-        return WhisperTranscriber(settings.whisper_model)
-    if choice == "assemblyai":
-        from server.transcribers.assemblyai import AssemblyAITranscriber
 
-        return AssemblyAITranscriber.from_settings(settings)
-    raise ValueError(f"unknown transcriber {settings.transcriber!r}; use auto, whisper or assemblyai")
+def _whisper(settings: Settings) -> Transcriber:
+    from server.transcribers.whisper import WhisperTranscriber
+
+    return WhisperTranscriber(settings.whisper_model)
+
+
+def _assemblyai(settings: Settings) -> Transcriber:
+    from server.transcribers.assemblyai import AssemblyAITranscriber
+
+    return AssemblyAITranscriber.from_settings(settings)
+
+
+TRANSCRIBERS.register(
+    Backend(
+        "whisper",
+        "offline faster-whisper",
+        _whisper,
+        options=(
+            Option("whisper_model", "CTranslate2 Whisper model directory or name; default: the bundled tiny.en."),
+        ),
+    )
+)
+TRANSCRIBERS.register(
+    Backend(
+        "assemblyai",
+        "AssemblyAI's service (needs ASSEMBLYAI_API_KEY)",
+        _assemblyai,
+        options=(
+            Option("assemblyai_base_url", "AssemblyAI API base URL."),
+            Option(
+                "assemblyai_poll_interval", "Seconds between AssemblyAI transcript polls.", click.FloatRange(min=0.05)
+            ),
+            Option(
+                "assemblyai_timeout",
+                "Give up on an AssemblyAI transcription after this many seconds.",
+                click.FloatRange(min=1),
+            ),
+        ),
+        preferred=lambda: bool(os.environ.get("ASSEMBLYAI_API_KEY")),
+    )
+)
