@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_WIDTH",
     "DITHERS",
     "IMPLEMENTATION_ENV",
+    "ImageInput",
     "MAX_PIXELS",
     "MAX_WIDTH",
     "RESAMPLING",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -108,6 +109,26 @@ def test_the_cloud_picture_is_fetched_as_png_raster_and_preview(cloud_server: Ru
     assert (raw.width, raw.bytes_per_row, len(raw.data)) == (384, 48, 48 * raw.height)
     assert raw.data == rasterizer.rasterize(png.data).data
     assert Image.open(io.BytesIO(preview.data)).size == (384, raw.height)
+
+
+def test_the_picture_reaches_the_rasterizer_already_decoded(
+    cloud_server: RunningServer, speech_wav: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given: list[object] = []
+
+    def recording_rasterize(image: rasterizer.ImageInput, **options: Any) -> rasterizer.Raster:
+        given.append(image)
+        return real_rasterize(image, **options)
+
+    real_rasterize = rasterizer.rasterize
+    monkeypatch.setattr(rasterizer, "rasterize", recording_rasterize)
+
+    job = run_job(cloud_server, speech_wav)[-1].job
+
+    assert job.state == pb.JOB_STATE_COMPLETED
+    (image,) = given
+    assert isinstance(image, Image.Image)
+    assert image.size == IMAGE_SIZES["3:4"]
 
 
 def test_a_jpeg_from_gemini_is_stored_as_png_and_rasterized(
