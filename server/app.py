@@ -55,8 +55,16 @@ class VoxprintServer:
         self.port: int | None = None
 
     async def start(self) -> int:
-        """Open the store, resume this replica's unfinished jobs, start serving; returns the bound port."""
+        """Open the store, resume this replica's unfinished jobs, start serving; returns the bound port.
+
+        The address, the TLS files and the tokens are checked first, so a server that could never
+        serve stops at once, in one line, before it touches the database.
+        """
         settings = self.settings
+        tenants = tenants_from_environment()
+        credentials = tls_credentials(settings.tls_cert, settings.tls_key) if settings.tls_cert else None
+        if reason := bind_failure(settings.listen):
+            raise OSError(f"cannot listen on {settings.listen}: {reason}")
         self.replica = Replica(settings.data_dir)
         database_url = settings.resolved_database_url
         connection_label = f"voxprint {self.replica.id}"
@@ -104,7 +112,6 @@ class VoxprintServer:
             # Without this a second server could bind the same port and take half the requests.
             ("grpc.so_reuseport", 0),
         ]
-        tenants = tenants_from_environment()
         interceptors = [BearerTokenInterceptor(tenants)] if tenants.required else []
         self.server = grpc.aio.server(options=options, interceptors=interceptors)
         health_servicer = health.aio.HealthServicer()
@@ -116,7 +123,7 @@ class VoxprintServer:
         self.service = VoxprintService(jobs, events, tenants, on_submitted=self.workers.notify)
         self.server.add_generic_rpc_handlers((self.service.handlers(),))
         reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), self.server)
-        self.port = self._listen()
+        self.port = self._listen(credentials)
         await self.server.start()
         self.workers.start()
         await self.health.serving()
@@ -135,21 +142,16 @@ class VoxprintServer:
         media.put(key, bytes(PROBE_BYTES))
         media.delete(key)
 
-    def _listen(self) -> int:
-        """Bind the listening address; an OSError says why not, in the operating system's words.
+    def _listen(self, credentials: grpc.ServerCredentials | None) -> int:
+        """Bind the listening address, with TLS when there are ``credentials``.
 
-        The address is tried with a plain socket first: grpc's own failure says only "Failed to
-        bind" (and logs a line of its own).
+        grpc's own failure says only "Failed to bind"; the operating system says why.
         """
         listen = self.settings.listen
-        if reason := bind_failure(listen):
-            raise OSError(f"cannot listen on {listen}: {reason}")
-        cert, key = self.settings.tls_cert, self.settings.tls_key
         try:
-            if cert is None and key is None:
+            if credentials is None:
                 return self.server.add_insecure_port(listen)
-            assert cert is not None and key is not None  # checked as a pair in __init__
-            return self.server.add_secure_port(listen, tls_credentials(cert, key))
+            return self.server.add_secure_port(listen, credentials)
         except RuntimeError:
             raise OSError(f"cannot listen on {listen}: {bind_failure(listen) or 'grpc cannot bind it'}") from None
 
@@ -171,26 +173,26 @@ class VoxprintServer:
         await self.server.wait_for_termination()
 
 
-def tls_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
+def tls_credentials(cert: Path, key: Path | None) -> grpc.ServerCredentials:
     """Server credentials from PEM files, checked first: grpc itself only says "Failed to bind"."""
+    assert key is not None  # checked as a pair in VoxprintServer.__init__
     try:
         cert_pem, key_pem = cert.read_bytes(), key.read_bytes()
     except OSError as error:
         raise ValueError(f"cannot read TLS file {error.filename}: {error.strerror}") from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        context.load_verify_locations(cadata=cert_pem.decode("ascii", errors="replace"))
+    except ssl.SSLError:
+        raise ValueError(f"TLS certificate {cert} is not a PEM certificate") from None
+    try:
+        # An empty passphrase: a key that needs one fails here instead of prompting on a terminal.
+        context.load_cert_chain(cert, key, password=b"")
     except ssl.SSLError as error:
-        raise ValueError(f"TLS certificate {cert} and key {key} are unusable: {_tls_reason(error)}") from None
+        if error.reason == "KEY_VALUES_MISMATCH":
+            raise ValueError(f"TLS key {key} does not belong to the certificate {cert}") from None
+        raise ValueError(f"TLS key {key} is not a PEM private key without a passphrase") from None
     return grpc.ssl_server_credentials([(key_pem, cert_pem)])
-
-
-def _tls_reason(error: ssl.SSLError) -> str:
-    reasons = {
-        "KEY_VALUES_MISMATCH": "the key does not belong to the certificate",
-        "PEM_LIB": "not a PEM certificate and matching private key",
-        "NO_START_LINE": "not a PEM file",
-    }
-    return reasons.get(error.reason or "", error.reason or str(error))
 
 
 def bind_failure(listen: str) -> str | None:

@@ -1,0 +1,118 @@
+"""``voxprint-server`` processes that cannot serve stop at once, saying why in one line: a port
+another server holds, TLS files that do not fit together or are not PEM, a broken tokens file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SECRET = "secret-token-that-must-not-show"
+START_SECONDS = 30
+
+
+def server_command(data_dir: Path, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "server.main", "--data-dir", str(data_dir), *arguments]
+
+
+def offline_environment(**extra: str) -> dict[str, str]:
+    """The environment without API keys or tokens, so the offline backends start with no token."""
+    secrets = ("ASSEMBLYAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "VOXPRINT_AUTH_TOKEN")
+    environment = {name: value for name, value in os.environ.items() if name not in secrets}
+    return {**environment, **extra}
+
+
+def refusal(command: list[str], environment: dict[str, str] | None = None) -> str:
+    """The stderr of a server that must exit with an error, checked to be one line."""
+    finished = subprocess.run(
+        command, env=environment or offline_environment(), capture_output=True, text=True, timeout=START_SECONDS
+    )
+    assert finished.returncode != 0
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 1, finished.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def running_server(tmp_path: Path) -> Iterator[str]:
+    """A voxprint-server process serving on a free port; yields its HOST:PORT."""
+    process = subprocess.Popen(
+        server_command(tmp_path / "first", "--listen", "127.0.0.1:0"),
+        env=offline_environment(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for line in process.stderr:
+        if match := re.search(r"listening on (127\.0\.0\.1:\d+)", line):
+            break
+    else:
+        pytest.fail("the first server never said it was listening")
+    yield match.group(1)
+    process.kill()
+    process.wait()
+
+
+def openssl_key_and_certificate(directory: Path, name: str) -> tuple[Path, Path]:
+    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return key, cert
+
+
+def test_a_second_server_on_a_taken_port_says_address_already_in_use(running_server, tmp_path):
+    line = refusal(server_command(tmp_path / "second", "--listen", running_server))
+
+    assert line == f"Error: cannot start: cannot listen on {running_server}: address already in use"
+
+
+def test_a_certificate_with_another_certificates_key_is_refused_naming_both(tmp_path):
+    _, cert = openssl_key_and_certificate(tmp_path, "server")
+    other_key, _ = openssl_key_and_certificate(tmp_path, "other")
+    tls = ["--tls-cert", str(cert), "--tls-key", str(other_key)]
+
+    line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0", *tls))
+
+    assert line.endswith(f"TLS key {other_key} does not belong to the certificate {cert}")
+
+
+def test_a_certificate_that_is_not_pem_is_refused_naming_it(tmp_path):
+    key, _ = openssl_key_and_certificate(tmp_path, "server")
+    not_pem = tmp_path / "cert.pem"
+    not_pem.write_text("this is not a certificate\n")
+    tls = ["--tls-cert", str(not_pem), "--tls-key", str(key)]
+
+    line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0", *tls))
+
+    assert line.endswith(f"TLS certificate {not_pem} is not a PEM certificate")
+
+
+def test_a_key_that_is_not_pem_is_refused_naming_it(tmp_path):
+    _, cert = openssl_key_and_certificate(tmp_path, "server")
+    not_pem = tmp_path / "server.key"
+    not_pem.write_text("this is not a key\n")
+    tls = ["--tls-cert", str(cert), "--tls-key", str(not_pem)]
+
+    line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0", *tls))
+
+    assert line.endswith(f"TLS key {not_pem} is not a PEM private key without a passphrase")
+
+
+def test_a_broken_tokens_file_is_refused_naming_the_line_and_never_the_token(tmp_path):
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"kitchen {SECRET}\nworkshop {SECRET}\n")
+    environment = offline_environment(VOXPRINT_AUTH_TOKENS_FILE=str(tokens))
+
+    line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0"), environment)
+
+    assert f"{tokens}, line 2" in line and SECRET not in line
