@@ -226,7 +226,7 @@ class Jobs:
     def page(self, tenant: str, *, size: int, token: str, state: State | None) -> Page:
         """One page of the tenant's jobs, newest first; ``size`` 0 takes the default."""
         size = size or DEFAULT_PAGE_SIZE
-        if not 0 < size <= MAX_PAGE_SIZE:
+        if size > MAX_PAGE_SIZE:
             raise InvalidRequest(f"page_size is between 1 and {MAX_PAGE_SIZE}")
         before = decode_page_token(token) if token else None
         # One extra row tells whether another page exists.

@@ -175,6 +175,17 @@ def test_unusable_upload_is_invalid_argument_and_creates_no_job(service, data, r
     assert not service.stub.ListJobs(pb.ListJobsRequest()).jobs
 
 
+def test_recording_that_cannot_be_stored_is_unavailable_without_a_server_path(service):
+    audio_folder = service.settings.media_dir / "audio"
+    shutil.rmtree(audio_folder, ignore_errors=True)
+    audio_folder.parent.mkdir(parents=True, exist_ok=True)
+    audio_folder.write_text("a file where the folder should be")
+    error = rpc_error(lambda: service.stub.Submit(submit_requests(RECORDING)))
+    assert error.code() == grpc.StatusCode.UNAVAILABLE and "cannot store the recording" in error.details()
+    assert str(service.settings.data_dir) not in error.details() and "Traceback" not in error.details()
+    assert not service.stub.ListJobs(pb.ListJobsRequest()).jobs
+
+
 def test_submit_without_metadata_first_is_invalid_argument(service):
     error = rpc_error(lambda: service.stub.Submit(iter([pb.SubmitRequest(audio_chunk=RECORDING)])))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "metadata" in error.details()
@@ -285,6 +296,11 @@ def test_list_jobs_filters_by_state(server_factory):
     job = finished(failing.stub, failing.stub.Submit(submit_requests(RECORDING)).id)
     assert [j.id for j in failing.stub.ListJobs(pb.ListJobsRequest(state=pb.JOB_STATE_FAILED)).jobs] == [job.id]
     assert not failing.stub.ListJobs(pb.ListJobsRequest(state=pb.JOB_STATE_COMPLETED)).jobs
+
+
+def test_page_size_over_the_limit_is_invalid_argument(service):
+    error = rpc_error(lambda: service.stub.ListJobs(pb.ListJobsRequest(page_size=501)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "between 1 and 500" in error.details()
 
 
 def test_forged_page_token_is_invalid_argument(service):
