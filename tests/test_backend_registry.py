@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from server.backends import Backend, Option, Registry
 from server.config import Settings
-from server.illustrators import ILLUSTRATORS
 from server.main import main, settings_from
 from server.transcribers import TRANSCRIBERS, TranscriptionError, create_transcriber
 from server.transcribers.speech_gate import SpeechGate
@@ -124,7 +123,26 @@ def test_the_built_in_flags_still_fill_their_settings_fields() -> None:
         "/models/x",
     )
     assert settings.backend_options == {}
-    assert list(ILLUSTRATORS.backends) == ["pictogram", "gemini"]
+
+
+@pytest.mark.parametrize(
+    "variable, value, field",
+    [
+        ("VOXPRINT_TRANSCRIBER", "assemblyai", "transcriber"),
+        ("VOXPRINT_ILLUSTRATOR", "gemini", "illustrator"),
+        ("VOXPRINT_WHISPER_MODEL", "/models/x", "whisper_model"),
+        ("VOXPRINT_ASSEMBLYAI_BASE_URL", "http://127.0.0.1:9", "assemblyai_base_url"),
+        ("VOXPRINT_GEMINI_BASE_URL", "http://127.0.0.1:9", "gemini_base_url"),
+        ("VOXPRINT_GEMINI_MODEL", "other-image-model", "gemini_model"),
+        ("VOXPRINT_GEMINI_ASPECT_RATIO", "1:1", "gemini_aspect_ratio"),
+        ("VOXPRINT_IMAGE_PROMPT", "Woodcut of {transcript}.", "image_prompt"),
+    ],
+)
+def test_the_documented_backend_variables_still_fill_their_settings_fields(
+    variable: str, value: str, field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert getattr(parsed(), field) == value
 
 
 @pytest.mark.slow
