@@ -41,6 +41,8 @@ RETRYABLE_CODES: frozenset[grpc.StatusCode] = frozenset(
 
 @dataclass(frozen=True)
 class Backoff:
+    """How long to wait between tries, and when to stop (see the module's description)."""
+
     # Tries in a row that may fail, the first one included (1 = never retry); None = no limit.
     attempts: int | None = 4
     initial_delay: float = 1.0

@@ -108,7 +108,8 @@ class Registry(Generic[T]):
         return self.choose(getattr(settings, self.kind)).factory(settings)
 
     def options(self) -> list[Option]:
-        return [option for backend in self.backends.values() for option in backend.options]
+        """Every backend's options, once each: backends alike (two cloud services) may share one."""
+        return list({option.name: option for backend in self.backends.values() for option in backend.options}.values())
 
     def describe(self) -> str:
         """The --help text of the choice: every backend, and what ``auto`` does."""

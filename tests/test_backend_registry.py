@@ -4,6 +4,7 @@ run by a real server."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -108,6 +109,13 @@ def test_a_name_cannot_be_registered_twice() -> None:
     registry.register(ECHO)
     with pytest.raises(ValueError, match="already registered"):
         registry.register(ECHO)
+
+
+def test_an_option_two_backends_share_is_one_flag() -> None:
+    registry: Registry[EchoTranscriber] = Registry("transcriber", title="Test", fallback="echo")
+    registry.register(ECHO)
+    registry.register(dataclasses.replace(ECHO, name="second-echo"))
+    assert registry.options() == [PHRASE]
 
 
 def test_a_settings_field_keeps_its_one_default() -> None:
