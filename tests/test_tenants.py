@@ -35,12 +35,13 @@ def tokens_file(tmp_path):
     return path
 
 
-@pytest.fixture
-def shared(server_factory, monkeypatch, tokens_file):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request, server_factory, monkeypatch, tokens_file):
     """A server for the kitchen and the workshop tenants, and the single token's default tenant."""
     monkeypatch.setenv("VOXPRINT_AUTH_TOKENS_FILE", str(tokens_file))
     monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", SINGLE_TOKEN)
-    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    database = {"database_url": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator(), **database)
 
 
 def submit(server, metadata, request_id: str = "") -> pb.Job:
