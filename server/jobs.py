@@ -177,11 +177,10 @@ class Jobs:
         try:
             with _storage_errors(job_id, "the job", self.on_write_failure):
                 return self.store.create(new, job_id)
-        except DuplicateRequest:
-            # A concurrent retry with the same request id won the race: answer with its job.
+        except DuplicateRequest as duplicate:
+            # A retry with the same request id on another replica won the race: answer with its job.
             self.media.delete(audio_path)
-            assert submission.request_id is not None  # a duplicate has a request id
-            return self.store.by_request_id(submission.tenant, submission.request_id)
+            return duplicate.job
         except BaseException:
             self.media.delete(audio_path)
             raise
@@ -202,26 +201,25 @@ class Jobs:
 
     def fetch(self, tenant: str, job_id: str, format: Format) -> Result:
         job = self.get(tenant, job_id)
-        _require_result(job, needs_raster=format is not Format.PNG)
         if format is Format.PNG:
-            return Result(self._picture(job), "image/png", job.image_width, job.image_height)
+            picture = _stored_picture(job)
+            return Result(self._picture_bytes(job.id, picture.path), "image/png", picture.width, picture.height)
+        width, height, bytes_per_row = _stored_raster_shape(job)
         raster_bytes = self.store.raster_of(job.id)
         if raster_bytes is None:
             raise DataLost(f"the raster of job {job.id} is missing from the database")
-        raster = rasterizer.Raster(
-            data=raster_bytes, width=job.raster_width, height=job.raster_height, bytes_per_row=job.raster_bytes_per_row
-        )
+        raster = rasterizer.Raster(data=raster_bytes, width=width, height=height, bytes_per_row=bytes_per_row)
         if format is Format.RAW:
-            return Result(raster.data, "application/octet-stream", raster.width, raster.height, raster.bytes_per_row)
-        return Result(rasterizer.preview(raster), "image/png", raster.width, raster.height)
+            return Result(raster.data, "application/octet-stream", width, height, bytes_per_row)
+        return Result(rasterizer.preview(raster), "image/png", width, height)
 
-    def _picture(self, job: Job) -> bytes:
+    def _picture_bytes(self, job_id: uuid.UUID, path: str) -> bytes:
         try:
-            return self.media.get(job.image_path)
+            return self.media.get(path)
         except MediaMissing:
-            raise DataLost(f"the picture of job {job.id} is missing from the media storage") from None
+            raise DataLost(f"the picture of job {job_id} is missing from the media storage") from None
         except MediaError as error:
-            raise StorageUnavailable(f"cannot read the picture of job {job.id}: {error}") from error
+            raise StorageUnavailable(f"cannot read the picture of job {job_id}: {error}") from error
 
     def page(self, tenant: str, *, size: int, token: str, state: State | None) -> Page:
         """One page of the tenant's jobs, newest first; ``size`` 0 takes the default."""
@@ -252,16 +250,34 @@ def _storage_errors(job_id: uuid.UUID, what: str, on_failure: Callable[[], None]
         raise StorageUnavailable(f"cannot store {what} right now; try again later") from error
 
 
-def _require_result(job: Job, *, needs_raster: bool) -> None:
-    """NotReady, with the reason, unless the job has the stored result asked for."""
+@dataclass(frozen=True)
+class _StoredPicture:
+    path: str
+    width: int
+    height: int
+
+
+def _stored_picture(job: Job) -> _StoredPicture:
+    """The job's picture as the illustrate stage stored it; NotReady, saying why, if there is none."""
+    if job.image_path is None or job.image_width is None or job.image_height is None:
+        raise _not_ready(job, "an image")
+    return _StoredPicture(job.image_path, job.image_width, job.image_height)
+
+
+def _stored_raster_shape(job: Job) -> tuple[int, int, int]:
+    """Width, height and bytes per row of the job's raster; NotReady, saying why, if there is none."""
+    if job.raster_width is None or job.raster_height is None or job.raster_bytes_per_row is None:
+        raise _not_ready(job, "a raster")
+    return job.raster_width, job.raster_height, job.raster_bytes_per_row
+
+
+def _not_ready(job: Job, missing: str) -> NotReady:
     state = job.state_enum
     if state is State.FAILED:
-        raise NotReady(f"job failed, there is no image: {job.error}")
-    missing = job.image_path is None or (needs_raster and not job.has_raster)
-    if missing and state is State.COMPLETED:
-        raise NotReady(f"job completed without {'a raster' if job.image_path else 'an image'}: {job.error}")
-    if missing:
-        raise NotReady(f"not ready yet: the job is {state.value}; Watch it or try again later")
+        return NotReady(f"job failed, there is no image: {job.error}")
+    if state is State.COMPLETED:
+        return NotReady(f"job completed without {missing}: {job.error}")
+    return NotReady(f"not ready yet: the job is {state.value}; Watch it or try again later")
 
 
 def checked_job_id(raw: str) -> uuid.UUID:

@@ -37,7 +37,11 @@ class NewJob:
 
 
 class DuplicateRequest(Exception):
-    """A job with this request id already exists for this tenant."""
+    """A job with this request id already exists for this tenant: ``job``."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"request id {job.request_id!r} already made job {job.id}")
+        self.job = job
 
 
 class StoreFull(Exception):
@@ -53,8 +57,8 @@ class JobStore:
             with _full_disk_as_store_full(), self.access.writing():
                 return Job.create(id=job_id, **asdict(new))
         except peewee.IntegrityError as error:
-            if new.request_id and self.by_request_id(new.tenant, new.request_id):
-                raise DuplicateRequest(new.request_id) from error
+            if new.request_id and (existing := self.by_request_id(new.tenant, new.request_id)):
+                raise DuplicateRequest(existing) from error
             raise
 
     def delete(self, job_id: uuid.UUID) -> None:
