@@ -34,12 +34,12 @@ import grpc
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from clients._formats import TERMINAL_STATES  # noqa: E402
 from tests.audio_samples import wav_bytes  # noqa: E402
 from tests.servers import CHANNEL_OPTIONS, submit_requests  # noqa: E402
 from voxprint.v1 import voxprint_pb2 as pb  # noqa: E402
 from voxprint.v1 import voxprint_pb2_grpc  # noqa: E402
 
-TERMINAL = (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED)
 CHUNK = 256 * 1024
 
 
@@ -204,7 +204,7 @@ async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[li
                 if polled.version > seen:
                     poll.append(commit_age(polled))
                     seen = polled.version
-                if polled.state in TERMINAL:
+                if polled.state in TERMINAL_STATES:
                     break
                 await asyncio.sleep(poll_interval)
             await watcher
@@ -293,7 +293,7 @@ async def completion_throughput(targets: list[str], jobs: int) -> float:
             )
         )
         elapsed = time.perf_counter() - started
-        failed = [job.error for job in finals if job.state in TERMINAL and job.error]
+        failed = [job.error for job in finals if job.state in TERMINAL_STATES and job.error]
         if failed:
             raise RuntimeError(f"{len(failed)} benchmark jobs failed, e.g. {failed[0]!r}")
         return jobs / elapsed

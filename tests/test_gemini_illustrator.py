@@ -13,6 +13,7 @@ from server.config import Settings
 from server.illustrators import IllustrationError, create_illustrator
 from server.illustrators.gemini import GeminiIllustrator
 from server.illustrators.prompt import DEFAULT_TEMPLATE, PromptTemplate
+from server.images import Picture
 from tests.fakes.fixtures import FAST_RETRIES, unique_key
 from tests.fakes.gemini import IMAGE_SIZES, SCENARIOS, FakeGemini
 
@@ -28,6 +29,8 @@ def make_illustrator(gemini_fake: FakeGemini, keys_never_logged: list[str]) -> M
         options: dict = {
             "api_key": gemini_fake.api_key,
             "base_url": gemini_fake.url,
+            "model": Settings.gemini_model,
+            "aspect_ratio": Settings.gemini_aspect_ratio,
             "timeout": 10.0,
             "backoff": FAST_RETRIES,
             **overrides,
@@ -46,8 +49,9 @@ def failure(illustrator: GeminiIllustrator) -> str:
     return str(raised.value)
 
 
-def decoded(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
+def decoded(picture: Picture) -> Image.Image:
+    """The picture as it will be stored: its PNG, decoded afresh."""
+    image = Image.open(io.BytesIO(picture.png))
     image.load()
     return image
 
@@ -199,7 +203,7 @@ def test_an_unreachable_service_is_retried_then_named(
         ("image-safety", "Gemini returned no image (finish reason IMAGE_SAFETY)"),
         ("prompt-blocked", "Gemini blocked the prompt (SAFETY)"),
         ("no-candidates", "Gemini returned no image (no candidates)"),
-        ("huge", "Gemini's image is unusable: the picture is too large (10000×6000 pixels)"),
+        ("huge", "Gemini's image is unusable: the picture is too large (10000×7000 pixels)"),
     ],
 )
 def test_a_reply_without_a_usable_image_says_what_came_back(

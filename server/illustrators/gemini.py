@@ -27,11 +27,10 @@ from google.genai import errors, types
 from server.config import Settings
 from server.illustrators import IllustrationError, google_api_key
 from server.illustrators.prompt import PromptTemplate
-from server.images import BadImage, as_png
+from server.images import BadImage, Picture, as_png
 from server.retry import Backoff
 from server.vendor_text import quote_vendor_text
 
-DEFAULT_MODEL = "gemini-2.5-flash-image"
 # Where the SDK sends requests when no base URL is configured; named in errors.
 SDK_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 
@@ -54,10 +53,11 @@ class GeminiIllustrator:
         self,
         api_key: str,
         *,
-        model: str = DEFAULT_MODEL,
-        base_url: str | None = None,
-        aspect_ratio: str = "3:4",
-        timeout: float = 120.0,
+        # No defaults here: they are stated once, in server.config.Settings.
+        model: str,
+        base_url: str | None,
+        aspect_ratio: str,
+        timeout: float,
         backoff: Backoff = Backoff(),
         prompt: PromptTemplate = PromptTemplate(),
     ) -> None:
@@ -102,7 +102,7 @@ class GeminiIllustrator:
             prompt=PromptTemplate.from_setting(settings.image_prompt),
         )
 
-    def illustrate(self, transcript: str) -> bytes:
+    def illustrate(self, transcript: str) -> Picture:
         try:
             response = self._client.models.generate_content(
                 model=self._model, contents=self._prompt.render(transcript), config=self._config
@@ -117,7 +117,7 @@ class GeminiIllustrator:
             raise IllustrationError(f"Gemini's reply is malformed ({_malformation(error)})") from error
         try:
             # Decoded here too, so garbage fails as this backend's error, not later.
-            return as_png(self._first_image(response)).png
+            return as_png(self._first_image(response))
         except BadImage as error:
             raise IllustrationError(f"Gemini's image is unusable: {error}") from error
 

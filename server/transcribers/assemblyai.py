@@ -32,7 +32,6 @@ from server.transcribers import TranscriptionError
 from server.vendor_text import quote_vendor_text
 
 API_KEY_VARIABLE = "ASSEMBLYAI_API_KEY"
-DEFAULT_BASE_URL = "https://api.assemblyai.com"
 
 T = TypeVar("T")
 
@@ -44,9 +43,10 @@ class AssemblyAITranscriber:
         self,
         api_key: str,
         *,
-        base_url: str = DEFAULT_BASE_URL,
-        poll_interval: float = 1.0,
-        timeout: float = 300.0,
+        # No defaults here: they are stated once, in server.config.Settings.
+        base_url: str,
+        poll_interval: float,
+        timeout: float,
         backoff: Backoff = Backoff(),
     ) -> None:
         if not api_key:

@@ -47,7 +47,7 @@ IMAGE_SIZES = {
     "16:9": (1344, 768),
     "21:9": (1536, 672),
 }
-HUGE_SIZE = (10_000, 6_000)  # 60 megapixels, above voxprint's 50-megapixel limit
+HUGE_SIZE = (10_000, 7_000)  # 70 megapixels, above voxprint's 8192² (67-megapixel) limit
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
