@@ -34,6 +34,8 @@ class Settings:
     max_upload_bytes: int = 25 * MIB
     # Longer recordings are refused at Submit (and never decoded past this point).
     max_audio_seconds: float = 60.0
+    # HOST:PORT of the Prometheus /metrics endpoint; None = no metrics endpoint.
+    metrics_listen: str | None = None
     # PEM files; with both set the server speaks TLS instead of plaintext.
     tls_cert: Path | None = None
     tls_key: Path | None = None

@@ -18,8 +18,10 @@ import peewee
 
 from server.app import VoxprintServer
 from server.backends import Option, Registry
+from server.check_config import check_config as run_checks
 from server.config import Settings
 from server.illustrators import ILLUSTRATORS
+from server.logs import configure_logging
 from server.media import MediaError
 from server.replica import DataDirInUse
 from server.transcribers import TRANSCRIBERS
@@ -161,15 +163,39 @@ class ServerCommand(click.Command):
     default="INFO",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def main(log_level: str, **options) -> None:
+@_option(
+    "--log-format",
+    "VOXPRINT_LOG_FORMAT",
+    "text: one line per event; json: one JSON object per line (time, level, job_id, stage, duration, replica).",
+    default="text",
+    type=click.Choice(["text", "json"]),
+)
+@_option(
+    "--metrics-listen",
+    "VOXPRINT_METRICS_LISTEN",
+    "HOST:PORT to serve Prometheus /metrics on; off unless given.",
+    default=None,
+)
+@click.option(
+    "--check-config",
+    is_flag=True,
+    help="Check the flags, backend keys (present, never shown), database, media and TLS pair; "
+    "print one line per check and exit 0 if all pass, else 1.",
+)
+def main(log_level: str, log_format: str, check_config: bool, **options) -> None:
     """Serve voxprint: spoken recordings in, pictures and thermal-printer rasters out.
 
     Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
     network. Jobs left unfinished by a crash resume on start. Stop with Ctrl-C or SIGTERM.
     Set VOXPRINT_AUTH_TOKEN to require 'authorization: Bearer <token>' on every call.
     """
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, log_format)
     settings = settings_from(options)
+    if check_config:
+        results = run_checks(settings)
+        for result in results:
+            click.echo(str(result))
+        raise SystemExit(0 if all(result.ok for result in results) else 1)
     try:
         server = VoxprintServer(settings)
     except ValueError as error:

@@ -18,13 +18,15 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import rasterizer
 from server.illustrators import IllustrationError, Illustrator
 from server.images import BadImage, Picture, as_png
+from server.logs import job_fields
 from server.media import Media, MediaError
+from server.metrics import Metrics
 from server.store import Job, JobQueue, LeaseLost, Stage, State
 from server.transcribers import Transcriber, TranscriptionError
 
@@ -51,6 +53,7 @@ class Pipeline:
     illustrator: Illustrator
     # Called with every committed version of a job (the server forwards it to Watch streams).
     on_change: Callable[[Job], None]
+    metrics: Metrics = field(default_factory=Metrics)
 
     def run(self, job: Job) -> Job:
         """Carry a claimed job from wherever it stopped to COMPLETED or FAILED."""
@@ -102,7 +105,7 @@ class Pipeline:
             raster_bytes_per_row=raster.bytes_per_row,
             timings=_with_timing(job, Stage.RASTERIZE, seconds),
         )
-        self.on_change(job)
+        self._announce(job)
         return job
 
     def _transcribe(self, job: Job) -> str:
@@ -140,25 +143,52 @@ class Pipeline:
         started = time.perf_counter()
         try:
             result = work(job)
-        except StageFailed:
-            log.info("job %s %s failed after %.2f s", job.id, stage.value, time.perf_counter() - started)
-            raise
-        except MediaError as error:
-            log.warning("job %s %s: storage failed: %s", job.id, stage.value, error)
-            raise StageFailed(f"{FAILURE_PREFIX[stage]}: {error}") from error
         except Exception as error:
+            seconds = time.perf_counter() - started
+            self.metrics.stage_finished(stage.value, seconds)
+            failure = self._as_stage_failure(stage, job, error, seconds)
+            self.metrics.stage_failed(stage.value, self._backend_of(stage), failure.__cause__ or failure)
+            raise failure from failure.__cause__
+        seconds = time.perf_counter() - started
+        self.metrics.stage_finished(stage.value, seconds)
+        log.info(
+            "job %s %s done in %.2f s", job.id, stage.value, seconds, extra=job_fields(job.id, stage.value, seconds)
+        )
+        return result, seconds
+
+    def _as_stage_failure(self, stage: Stage, job: Job, error: Exception, seconds: float) -> StageFailed:
+        fields = job_fields(job.id, stage.value, seconds)
+        if isinstance(error, StageFailed):
+            log.info("job %s %s failed after %.2f s", job.id, stage.value, seconds, extra=fields)
+            return error
+        if isinstance(error, MediaError):
+            log.warning("job %s %s: storage failed: %s", job.id, stage.value, error, extra=fields)
+            failure = StageFailed(f"{FAILURE_PREFIX[stage]}: {error}")
+        else:
             # A bug or an environment problem (disk full, ...): keep the traceback in the log, give
             # the user a message that names the stage without internals.
-            log.exception("job %s %s crashed", job.id, stage.value)
-            raise StageFailed(f"internal error during {stage.value} ({type(error).__name__})") from error
-        seconds = time.perf_counter() - started
-        log.info("job %s %s done in %.2f s", job.id, stage.value, seconds)
-        return result, seconds
+            log.exception("job %s %s crashed", job.id, stage.value, extra=fields)
+            failure = StageFailed(f"internal error during {stage.value} ({type(error).__name__})")
+        failure.__cause__ = error
+        return failure
+
+    def _backend_of(self, stage: Stage) -> str:
+        names = {
+            Stage.TRANSCRIBE: self.transcriber.name,
+            Stage.ILLUSTRATE: self.illustrator.name,
+            Stage.RASTERIZE: f"rasterizer:{rasterizer.implementation}",
+        }
+        return names[stage]
 
     def _advance(self, job: Job, state: State, **changes: Any) -> Job:
         job = self.queue.update(job, state=state.value, **changes)
-        self.on_change(job)
+        self._announce(job)
         return job
+
+    def _announce(self, job: Job) -> None:
+        if job.state_enum.is_terminal:
+            self.metrics.job_finished(job.state, with_error=job.error is not None)
+        self.on_change(job)
 
     def _fail(self, job: Job, state: State, stage: Stage, failure: StageFailed) -> Job:
         return self._advance(job, state, error=str(failure), error_stage=stage.value)

@@ -80,7 +80,8 @@ class WorkerPool:
         if job is None:
             return False
         try:
-            self.pipeline.run(job)
+            with self.pipeline.metrics.job_in_progress():
+                self.pipeline.run(job)
         except LeaseLost as lost:
             log.warning("%s; leaving the job to the worker that holds it", lost)
             return True
