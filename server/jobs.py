@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import enum
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,9 @@ MAX_REQUEST_ID_LENGTH = 128
 MAX_FILENAME_LENGTH = 255
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# All uploads in progress together: what many clients uploading at once can make the server hold
+# (20 recordings of the default 25 MiB limit; 64 clients uploading 5 MB each fit).
+UPLOADS_IN_MEMORY_BYTES = 512 * 1024 * 1024
 
 
 class JobError(Exception):
@@ -60,6 +64,10 @@ class StorageFull(JobError):
 
 class StorageUnavailable(JobError):
     """The database or the media storage failed; trying again later may work."""
+
+
+class Busy(JobError):
+    """The server is at one of its capacity limits right now; trying again shortly may work."""
 
 
 class DataLost(JobError):
@@ -98,20 +106,49 @@ class Page:
     next_token: str
 
 
+class MemoryBudget:
+    """Bytes that uploads in progress may hold in memory, all together; safe from any thread."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> None:
+        with self._lock:
+            if self._held + size > self.total:
+                raise Busy("the server is receiving too many uploads at once; try again shortly")
+            self._held += size
+
+    def give_back(self, size: int) -> None:
+        with self._lock:
+            self._held -= size
+
+
 class Upload:
     """The recording as it arrives in chunks, refused as soon as it passes the size limit.
 
-    It is held in memory (never more than the limit) and written once, off the event loop: file
-    operations per chunk on the loop cost more than the copy.
+    It is held in memory (never more than the limit, and never more than the budget all uploads
+    share) and written once, off the event loop: file operations per chunk on the loop cost more
+    than the copy. Use it as a context manager: leaving it gives its memory back to the budget.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, budget: MemoryBudget) -> None:
         self.limit = limit
+        self.budget = budget
+        self._data = bytearray()
+
+    def __enter__(self) -> Upload:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.budget.give_back(len(self._data))
         self._data = bytearray()
 
     def add(self, chunk: bytes) -> None:
         if len(self._data) + len(chunk) > self.limit:
             raise TooLarge(f"the recording is larger than the server's limit of {self.limit} bytes")
+        self.budget.take(len(chunk))
         self._data += chunk
 
     def recording(self) -> bytes:
@@ -127,6 +164,7 @@ class Jobs:
         self.media = media
         # Told when storing fails, so health can report it until writes work again.
         self.on_write_failure = on_write_failure
+        self._upload_memory = MemoryBudget(UPLOADS_IN_MEMORY_BYTES)
 
     # -- Submit ---------------------------------------------------------------------------------
 
@@ -145,7 +183,7 @@ class Jobs:
         )
 
     def upload(self) -> Upload:
-        return Upload(self.settings.max_upload_bytes)
+        return Upload(self.settings.max_upload_bytes, self._upload_memory)
 
     def previous(self, submission: Submission) -> Job | None:
         """The job an earlier Submit with the same request id made, for an idempotent retry."""

@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError, Message
 from server.auth import Tenants
 from server.events import JobEvents
 from server.jobs import (
+    Busy,
     DataLost,
     Format,
     InvalidRequest,
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Voxprint"].full_name
 IO_THREADS = 32
+# Live Watch streams at once, all clients together (each costs ~25 KB: 1000 watchers cost 24 MB).
+MAX_WATCH_STREAMS = 10_000
 # A Watch stream that hears nothing for this long re-reads its job.
 WATCH_RECHECK_SECONDS = 15.0
 
@@ -58,6 +61,7 @@ STATUS_OF_ERROR: dict[type[JobError], grpc.StatusCode] = {
     NotReady: grpc.StatusCode.FAILED_PRECONDITION,
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Busy: grpc.StatusCode.UNAVAILABLE,
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
     DataLost: grpc.StatusCode.DATA_LOSS,
 }
@@ -75,6 +79,7 @@ class VoxprintService:
         self.on_submitted = on_submitted
         self._threads = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="voxprint-io")
         self._uploads = _UploadsInFlight()
+        self._watch_streams = 0
 
     def handlers(self) -> grpc.GenericRpcHandler:
         """The ``voxprint.v1.Voxprint`` methods, each taking its request as raw bytes."""
@@ -124,12 +129,12 @@ class VoxprintService:
         async with self._uploads.only_one(submission):
             if previous := await self._blocking(self.jobs.previous, submission):
                 return job_to_proto(previous)
-            upload = self.jobs.upload()
-            async for request in requests:
-                if request.WhichOneof("payload") != "audio_chunk":
-                    raise InvalidRequest("only the first Submit message may carry metadata")
-                upload.add(request.audio_chunk)
-            job = await self._create_or_take_back(submission, upload.recording())
+            with self.jobs.upload() as upload:
+                async for request in requests:
+                    if request.WhichOneof("payload") != "audio_chunk":
+                        raise InvalidRequest("only the first Submit message may carry metadata")
+                    upload.add(request.audio_chunk)
+                job = await self._create_or_take_back(submission, upload.recording())
         self.on_submitted()
         log.info("job %s submitted (%s, %.1f s of audio)", job.id, job.content_type, job.audio_duration)
         return job_to_proto(job)
@@ -155,6 +160,16 @@ class VoxprintService:
     async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.JobEvent]:
         tenant = self._tenant(context)
         job_id = str(checked_job_id(request.job_id))
+        if self._watch_streams >= MAX_WATCH_STREAMS:
+            raise Busy(f"the server is serving its limit of {MAX_WATCH_STREAMS} Watch streams; try again shortly")
+        self._watch_streams += 1
+        try:
+            async for event in self._events_of(tenant, job_id):
+                yield event
+        finally:
+            self._watch_streams -= 1
+
+    async def _events_of(self, tenant: str, job_id: str) -> AsyncIterator[pb.JobEvent]:
         # Subscribe before reading the snapshot so no change can fall between the two.
         with self.events.subscribe(job_id) as changes:
             snapshot = job_to_proto(await self._blocking(self.jobs.get, tenant, job_id))
