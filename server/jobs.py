@@ -189,7 +189,8 @@ class Jobs:
         """The job an earlier Submit with the same request id made, for an idempotent retry."""
         if submission.request_id is None:
             return None
-        return self.store.by_request_id(submission.tenant, submission.request_id)
+        with _reading_errors():
+            return self.store.by_request_id(submission.tenant, submission.request_id)
 
     def create(self, submission: Submission, recording: bytes) -> Job:
         """Store the recording, then the job; nothing of either remains if one of them fails."""
@@ -232,7 +233,9 @@ class Jobs:
     # -- reading --------------------------------------------------------------------------------
 
     def get(self, tenant: str, job_id: str) -> Job:
-        job = self.store.get(checked_job_id(job_id), tenant=tenant)
+        checked = checked_job_id(job_id)
+        with _reading_errors():
+            job = self.store.get(checked, tenant=tenant)
         if job is None:
             raise NotFound(f"no job with id {job_id}")
         return job
@@ -243,7 +246,8 @@ class Jobs:
             picture = _stored_picture(job)
             return Result(self._picture_bytes(job.id, picture.path), "image/png", picture.width, picture.height)
         width, height, bytes_per_row = _stored_raster_shape(job)
-        raster_bytes = self.store.raster_of(job.id)
+        with _reading_errors():
+            raster_bytes = self.store.raster_of(job.id)
         if raster_bytes is None:
             raise DataLost(f"the raster of job {job.id} is missing from the database")
         raster = rasterizer.Raster(data=raster_bytes, width=width, height=height, bytes_per_row=bytes_per_row)
@@ -266,9 +270,20 @@ class Jobs:
             raise InvalidRequest(f"page_size is between 1 and {MAX_PAGE_SIZE}")
         before = decode_page_token(token) if token else None
         # One extra row tells whether another page exists.
-        jobs = self.store.page(tenant, limit=size + 1, before=before, state=state)
+        with _reading_errors():
+            jobs = self.store.page(tenant, limit=size + 1, before=before, state=state)
         next_token = encode_page_token(jobs[size - 1]) if len(jobs) > size else ""
         return Page(jobs[:size], next_token)
+
+
+@contextmanager
+def _reading_errors() -> Iterator[None]:
+    """A database that cannot be read is UNAVAILABLE to the caller; the cause is logged."""
+    try:
+        yield
+    except peewee.DatabaseError as error:
+        log.error("cannot read the job store", exc_info=error)
+        raise StorageUnavailable("the job store cannot be read right now; try again later") from error
 
 
 @contextmanager
