@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -68,6 +68,7 @@ STATUS_OF_ERROR: dict[type[JobError], grpc.StatusCode] = {
 FORMATS = {pb.FORMAT_PNG: Format.PNG, pb.FORMAT_RAW: Format.RAW, pb.FORMAT_PREVIEW: Format.PREVIEW}
 
 T = TypeVar("T")
+V = TypeVar("V")
 M = TypeVar("M", bound=Message)
 
 
@@ -114,17 +115,12 @@ class VoxprintService:
         if first is None or first.WhichOneof("payload") != "metadata":
             raise InvalidRequest("the first Submit message must carry metadata")
         metadata = first.metadata
-        dither = None
-        if metadata.options.dither != pb.DITHER_UNSPECIFIED:
-            if metadata.options.dither not in DITHERS_FROM_PROTO:
-                raise InvalidRequest(f"unknown dither algorithm {metadata.options.dither}")
-            dither = DITHERS_FROM_PROTO[metadata.options.dither]
         submission = self.jobs.submission(
             self._tenant(context),
             filename=metadata.filename,
             request_id=metadata.request_id,
             width=metadata.options.width,
-            dither=dither,
+            dither=_from_enum(DITHERS_FROM_PROTO, metadata.options.dither, "dither algorithm"),
         )
         async with self._uploads.only_one(submission):
             if previous := await self._blocking(self.jobs.previous, submission):
@@ -189,9 +185,10 @@ class VoxprintService:
     # -- Fetch, GetJob, ListJobs ----------------------------------------------------------------
 
     async def Fetch(self, request: pb.FetchRequest, context: grpc.aio.ServicerContext) -> pb.FetchResponse:
-        if request.format not in FORMATS:
+        wanted = _from_enum(FORMATS, request.format, "format")
+        if wanted is None:
             raise InvalidRequest("format is required: FORMAT_PNG, FORMAT_RAW or FORMAT_PREVIEW")
-        result = await self._blocking(self.jobs.fetch, self._tenant(context), request.job_id, FORMATS[request.format])
+        result = await self._blocking(self.jobs.fetch, self._tenant(context), request.job_id, wanted)
         return pb.FetchResponse(
             data=result.data,
             content_type=result.content_type,
@@ -204,11 +201,7 @@ class VoxprintService:
         return job_to_proto(await self._blocking(self.jobs.get, self._tenant(context), request.job_id))
 
     async def ListJobs(self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
-        state = None
-        if request.state != pb.JOB_STATE_UNSPECIFIED:
-            if request.state not in STATES_FROM_PROTO:
-                raise InvalidRequest(f"unknown job state {request.state}")
-            state = STATES_FROM_PROTO[request.state]
+        state = _from_enum(STATES_FROM_PROTO, request.state, "job state")
         page = await self._blocking(
             self.jobs.page, self._tenant(context), size=request.page_size, token=request.page_token, state=state
         )
@@ -239,6 +232,15 @@ class _UploadsInFlight:
         finally:
             del self._running[key]
             ended.set()
+
+
+def _from_enum(values: Mapping[int, V], number: int, what: str) -> V | None:
+    """The domain value of a proto enum number; None for 0 (unspecified); InvalidRequest if unknown."""
+    if number == 0:
+        return None
+    if number not in values:
+        raise InvalidRequest(f"unknown {what} {number}")
+    return values[number]
 
 
 # -- the boundary: request bytes in, status codes out -------------------------------------------

@@ -3,6 +3,8 @@ own jobs — another tenant's job is not there, on every RPC."""
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 
@@ -120,6 +122,15 @@ def test_jobs_of_a_server_without_tokens_stay_visible_once_the_single_token_is_s
     guarded = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
 
     assert guarded.stub.GetJob(pb.GetJobRequest(job_id=job.id), metadata=SINGLE).id == job.id
+
+
+def test_no_token_is_ever_logged(shared, caplog):
+    caplog.set_level(logging.DEBUG)
+    job = submit(shared, KITCHEN)
+    finished(shared, job.id, KITCHEN)
+    code_of(lambda: shared.stub.ListJobs(pb.ListJobsRequest(), metadata=bearer("guess")))
+
+    assert caplog.text and not any(token in caplog.text for token in (KITCHEN_TOKEN, WORKSHOP_TOKEN, SINGLE_TOKEN))
 
 
 def test_the_tokens_file_maps_each_token_to_its_tenant(tokens_file):
