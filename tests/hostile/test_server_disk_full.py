@@ -8,7 +8,9 @@ import contextlib
 import errno
 import os
 import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from server.media.local import PARTIAL_PREFIX
 from tests.audio_samples import wav_bytes
+from tests.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.replicas import ReplicaProcess
 from tests.servers import submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2 as pb
@@ -28,6 +31,8 @@ DISK_SIZE = "16m"
 RECORDING = wav_bytes(0.5)
 # Health is probed once a second after a failed write.
 HEALTH_WAIT_SECONDS = 10.0
+# Long enough for a worker's write to fail on the full disk and for its retries to fail too.
+FULL_WHILE_WORKING_SECONDS = 2.0
 
 
 @pytest.fixture
@@ -171,3 +176,36 @@ def test_a_database_without_space_keeps_no_row_and_its_recording_is_deleted(
     assert "no space left to store the job" in error.details()
     assert jobs_of(server_with_media_elsewhere) == []
     assert list((tmp_path / "media" / "audio").iterdir()) == []
+
+
+@pytest.fixture
+def gate() -> Iterator[threading.Event]:
+    """Holds the scripted transcriber of ``busy_server`` until a test opens it."""
+    opened = threading.Event()
+    yield opened
+    opened.set()
+
+
+@pytest.fixture
+def busy_server(server_factory, small_disk: Path, gate: threading.Event):
+    """An in-process server on the small disk whose transcriber waits for ``gate``; claims last 2 s."""
+    return server_factory(
+        data_dir=small_disk / "data",
+        transcriber=ScriptedTranscriber(gate=gate),
+        illustrator=ScriptedIllustrator(),
+        lease_seconds=2,
+    )
+
+
+def test_a_job_whose_stage_hits_a_full_disk_is_finished_once_space_returns_and_left_unclaimed(busy_server, fill, gate):
+    job = busy_server.stub.Submit(submit_requests(RECORDING), timeout=30)
+    events = busy_server.stub.Watch(pb.WatchRequest(job_id=job.id), timeout=60)
+    assert next(event for event in events if event.job.state == pb.JOB_STATE_TRANSCRIBING)
+    release = fill()
+    gate.set()
+    time.sleep(FULL_WHILE_WORKING_SECONDS)
+    release()
+
+    final = watch_events(busy_server.stub, job.id, timeout=60)[-1].job
+    assert final.state == pb.JOB_STATE_COMPLETED and final.transcript == "a cat and a dog"
+    assert busy_server.server.store.get(uuid.UUID(job.id)).claimed_by is None
