@@ -89,13 +89,17 @@ def health(server: ReplicaProcess) -> int:
     return health_pb2_grpc.HealthStub(server.channel).Check(health_pb2.HealthCheckRequest(), timeout=5).status
 
 
-def health_becomes(server: ReplicaProcess, status: int) -> bool:
-    deadline = time.monotonic() + HEALTH_WAIT_SECONDS
-    while health(server) != status:
+def becomes(condition: Callable[[], bool], seconds: float = HEALTH_WAIT_SECONDS) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
     return True
+
+
+def health_becomes(server: ReplicaProcess, status: int) -> bool:
+    return becomes(lambda: health(server) == status)
 
 
 def refused_submit(server: ReplicaProcess, request_id: str = "") -> grpc.RpcError:
@@ -208,4 +212,5 @@ def test_a_job_whose_stage_hits_a_full_disk_is_finished_once_space_returns_and_l
 
     final = watch_events(busy_server.stub, job.id, timeout=60)[-1].job
     assert final.state == pb.JOB_STATE_COMPLETED and final.transcript == "a cat and a dog"
-    assert busy_server.server.store.get(uuid.UUID(job.id)).claimed_by is None
+    # The claim is given back just after the final write that Watch reports.
+    assert becomes(lambda: busy_server.server.store.get(uuid.UUID(job.id)).claimed_by is None)
