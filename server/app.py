@@ -11,7 +11,6 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 import rasterizer
 from server.auth import BearerTokenInterceptor, tenants_from_environment
@@ -21,9 +20,12 @@ from server.events.postgres import PostgresChangeListener
 from server.health import StorageHealth
 from server.illustrators import Illustrator, create_illustrator
 from server.jobs import Jobs
+from server.logs import set_replica
 from server.media import Media, open_media
 from server.messages import job_to_proto
+from server.metrics import Metrics
 from server.pipeline import Pipeline
+from server.reflection import enable_reflection
 from server.replica import Replica
 from server.service import SERVICE_NAME, VoxprintService
 from server.store import DatabaseAccess, JobQueue, JobStore, open_database
@@ -66,6 +68,7 @@ class VoxprintServer:
         if reason := bind_failure(settings.listen):
             raise OSError(f"cannot listen on {settings.listen}: {reason}")
         self.replica = Replica(settings.data_dir)
+        set_replica(self.replica.id)
         database_url = settings.resolved_database_url
         connection_label = f"voxprint {self.replica.id}"
         self.access = DatabaseAccess(
@@ -73,6 +76,7 @@ class VoxprintServer:
         )
         self.store = JobStore(self.access)
         self.queue = JobQueue(self.access, self.replica.id, settings.lease_seconds)
+        self.metrics = Metrics(queued=self.store.count_queued)
         media = open_media(settings.media_url, settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
         self.listener = None
@@ -85,8 +89,11 @@ class VoxprintServer:
             self.transcriber,
             self.illustrator,
             on_change=lambda job: events.publish(job_to_proto(job)),
+            metrics=self.metrics,
         )
-        self.workers = WorkerPool(self.queue, pipeline, settings.workers)
+        # A worker's failed write (a full disk, a lost database) marks the server unhealthy too;
+        # the health monitor is made below, once the gRPC server it reports through exists.
+        self.workers = WorkerPool(self.queue, pipeline, settings.workers, on_error=lambda: self.health.write_failed())
 
         resumed = await asyncio.to_thread(self.queue.release_own_claims)
         unfinished = await asyncio.to_thread(self.store.count_unfinished)
@@ -112,7 +119,10 @@ class VoxprintServer:
             # Without this a second server could bind the same port and take half the requests.
             ("grpc.so_reuseport", 0),
         ]
-        interceptors = [BearerTokenInterceptor(tenants)] if tenants.required else []
+        # Calls are counted first, so refused ones are counted too.
+        interceptors: list[grpc.aio.ServerInterceptor] = [self.metrics.interceptor()]
+        if tenants.required:
+            interceptors.append(BearerTokenInterceptor(tenants))
         self.server = grpc.aio.server(options=options, interceptors=interceptors)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
@@ -120,13 +130,18 @@ class VoxprintServer:
             health_servicer, [SERVICE_NAME], lambda: self._probe_write(media), asyncio.get_running_loop()
         )
         jobs = Jobs(settings, self.store, media, on_write_failure=self.health.write_failed)
-        self.service = VoxprintService(jobs, events, tenants, on_submitted=self.workers.notify)
+        self.service = VoxprintService(jobs, events, tenants, self.metrics, on_submitted=self.workers.notify)
         self.server.add_generic_rpc_handlers((self.service.handlers(),))
-        reflection.enable_server_reflection((SERVICE_NAME, reflection.SERVICE_NAME, health.SERVICE_NAME), self.server)
+        enable_reflection((SERVICE_NAME, health.SERVICE_NAME), self.server)
         self.port = self._listen(credentials)
         await self.server.start()
         self.workers.start()
         await self.health.serving()
+        if settings.metrics_listen:
+            self.metrics_port = self.metrics.serve(settings.metrics_listen)
+            log.info(
+                "metrics on http://%s/metrics", settings.metrics_listen.rsplit(":", 1)[0] + f":{self.metrics_port}"
+            )
         log.info(
             "voxprint listening on %s (%s%s)",
             settings.listen.rsplit(":", 1)[0] + f":{self.port}",
@@ -165,6 +180,7 @@ class VoxprintServer:
             log.warning("stopping with jobs mid-stage; they resume on the next start")
         if self.listener is not None:
             await asyncio.to_thread(self.listener.stop)
+        self.metrics.close()
         self.access.close()
         self.replica.close()
         log.info("voxprint stopped")

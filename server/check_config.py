@@ -8,13 +8,13 @@ pair loaded together — and says what it found. Key values are never shown, onl
 from __future__ import annotations
 
 import os
-import ssl
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from server.app import tls_credentials
 from server.config import Settings
 from server.illustrators import create_illustrator
 from server.media import open_media
@@ -98,14 +98,5 @@ def _tls(settings: Settings) -> str:
         return "plaintext (no --tls-cert/--tls-key)"
     if settings.tls_cert is None or settings.tls_key is None:
         raise ValueError("TLS needs both --tls-cert and --tls-key")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(settings.tls_cert, settings.tls_key)
-    except ssl.SSLError as error:
-        why = error.reason or str(error)
-        raise ValueError(
-            f"{settings.tls_cert} and {settings.tls_key} are not a matching certificate and key ({why})"
-        ) from None
-    except OSError as error:
-        raise ValueError(f"cannot read {error.filename or settings.tls_cert}: {error.strerror}") from None
+    tls_credentials(settings.tls_cert, settings.tls_key)
     return f"{settings.tls_cert} matches {settings.tls_key}"

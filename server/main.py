@@ -187,7 +187,8 @@ def main(log_level: str, log_format: str, check_config: bool, **options) -> None
 
     Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
     network. Jobs left unfinished by a crash resume on start. Stop with Ctrl-C or SIGTERM.
-    Set VOXPRINT_AUTH_TOKEN to require 'authorization: Bearer <token>' on every call.
+    Set VOXPRINT_AUTH_TOKEN (one token) or VOXPRINT_AUTH_TOKENS_FILE (a tenant and its token a line)
+    to require 'authorization: Bearer <token>' on every call.
     """
     configure_logging(log_level, log_format)
     settings = settings_from(options)

@@ -15,9 +15,12 @@ Each server owns its registry, so several servers in one process (the tests) nev
 from __future__ import annotations
 
 import asyncio
+import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -29,6 +32,7 @@ STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 
 class Metrics:
     def __init__(self, queued: Callable[[], int] = lambda: 0) -> None:
         self.registry = CollectorRegistry()
+        self._http: WSGIServer | None = None
         self._jobs_finished = Counter(
             "voxprint_jobs_finished", "Jobs that reached a final state.", ["state"], registry=self.registry
         )
@@ -40,7 +44,7 @@ class Metrics:
             registry=self.registry,
         )
         self._queued = Gauge("voxprint_jobs_queued", "Unfinished jobs no worker holds.", registry=self.registry)
-        self._queued.set_function(queued)
+        self._queued.set_function(lambda: _or_nan(queued))
         self._in_progress = Gauge(
             "voxprint_jobs_in_progress", "Jobs this replica's workers are running.", registry=self.registry
         )
@@ -64,8 +68,13 @@ class Metrics:
     def serve(self, listen: str) -> int:
         """Serve ``/metrics`` on ``HOST:PORT`` (port 0: any free port); returns the port."""
         host, _, port = listen.rpartition(":")
-        server, _thread = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=self.registry)
-        return server.server_port
+        self._http, _thread = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=self.registry)
+        return self._http.server_port
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
 
     def job_finished(self, state: str, with_error: bool) -> None:
         self._jobs_finished.labels(f"{state}_with_error" if with_error and state == "completed" else state).inc()
@@ -138,8 +147,13 @@ class _CallCounter(grpc.aio.ServerInterceptor):
         async def counted(request: Any, context: Any) -> Any:
             ended = grpc.StatusCode.UNKNOWN
             try:
-                async for message in behaviour(request, context):
-                    yield message
+                answer = behaviour(request, context)
+                if inspect.isawaitable(answer):
+                    # A handler that writes with context.write (or only aborts) instead of yielding.
+                    await answer
+                else:
+                    async for message in answer:
+                        yield message
                 ended = grpc.StatusCode.OK
             except asyncio.CancelledError:
                 ended = grpc.StatusCode.CANCELLED
@@ -148,3 +162,11 @@ class _CallCounter(grpc.aio.ServerInterceptor):
                 self._count(method, context, ended)
 
         return counted
+
+
+def _or_nan(read: Callable[[], int]) -> float:
+    """A scrape must answer even while the database is away; NaN says "unknown" to Prometheus."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - any failure means the figure is unknown right now
+        return math.nan

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
+from clients._formats import TERMINAL_STATES
 from server.auth import Tenants
 from server.events import JobEvents
 from server.jobs import (
@@ -43,6 +44,7 @@ from server.jobs import (
     checked_job_id,
 )
 from server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
+from server.metrics import Metrics
 from server.store import Job
 from voxprint.v1 import voxprint_pb2 as pb
 
@@ -73,10 +75,13 @@ M = TypeVar("M", bound=Message)
 
 
 class VoxprintService:
-    def __init__(self, jobs: Jobs, events: JobEvents, tenants: Tenants, on_submitted: Callable[[], None]) -> None:
+    def __init__(
+        self, jobs: Jobs, events: JobEvents, tenants: Tenants, metrics: Metrics, on_submitted: Callable[[], None]
+    ) -> None:
         self.jobs = jobs
         self.events = events
         self.tenants = tenants
+        self.metrics = metrics
         self.on_submitted = on_submitted
         self._threads = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="voxprint-io")
         self._uploads = _UploadsInFlight()
@@ -132,6 +137,7 @@ class VoxprintService:
                     upload.add(request.audio_chunk)
                 job = await self._create_or_take_back(submission, upload.recording())
         self.on_submitted()
+        self.metrics.upload_received(job.audio_size)
         log.info("job %s submitted (%s, %.1f s of audio)", job.id, job.content_type, job.audio_duration)
         return job_to_proto(job)
 
@@ -160,8 +166,9 @@ class VoxprintService:
             raise Busy(f"the server is serving its limit of {MAX_WATCH_STREAMS} Watch streams; try again shortly")
         self._watch_streams += 1
         try:
-            async for event in self._events_of(tenant, job_id):
-                yield event
+            with self.metrics.watch_stream():
+                async for event in self._events_of(tenant, job_id):
+                    yield event
         finally:
             self._watch_streams -= 1
 
@@ -171,7 +178,7 @@ class VoxprintService:
             snapshot = job_to_proto(await self._blocking(self.jobs.get, tenant, job_id))
             yield pb.JobEvent(job=snapshot, snapshot=True)
             last = snapshot
-            while last.state not in (pb.JOB_STATE_COMPLETED, pb.JOB_STATE_FAILED):
+            while last.state not in TERMINAL_STATES:
                 try:
                     change = await asyncio.wait_for(changes.get(), WATCH_RECHECK_SECONDS)
                 except TimeoutError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from server.pipeline import Pipeline
 from server.store import Job, JobQueue, LeaseLost
@@ -25,9 +26,18 @@ ERROR_BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 class WorkerPool:
-    def __init__(self, queue: JobQueue, pipeline: Pipeline, size: int, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        pipeline: Pipeline,
+        size: int,
+        poll_interval: float = 1.0,
+        on_error: Callable[[], None] = lambda: None,
+    ) -> None:
         self.queue = queue
         self.pipeline = pipeline
+        # Told of every unexpected worker error (the server's health monitor listens).
+        self.on_error = on_error
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -69,6 +79,7 @@ class WorkerPool:
                 failures = 0
             except Exception:
                 log.exception("worker error; backing off before the next claim")
+                self.on_error()
                 self._stopping.wait(ERROR_BACKOFF[min(failures, len(ERROR_BACKOFF) - 1)])
                 failures += 1
                 continue

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import peewee
 
 from server.store.database import DatabaseAccess
-from server.store.models import DEFAULT_TENANT, TERMINAL_STATE_VALUES, Job, RasterData, State
+from server.store.models import DEFAULT_TENANT, UNFINISHED, Job, RasterData, State, utcnow
 
 # PostgreSQL's SQLSTATE for "disk full" (class 53, insufficient resources).
 _POSTGRES_DISK_FULL = "53100"
@@ -101,9 +101,15 @@ class JobStore:
         with self.access.reading():
             return list(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
 
+    def count_queued(self) -> int:
+        """Unfinished jobs no worker holds (nobody claimed them, or the claim expired)."""
+        waiting = (Job.claimed_by.is_null()) | (Job.lease_expires_at < utcnow())
+        with self.access.reading():
+            return Job.select().where(UNFINISHED, waiting).count()
+
     def count_unfinished(self) -> int:
         with self.access.reading():
-            return Job.select().where(Job.state.not_in(TERMINAL_STATE_VALUES)).count()
+            return Job.select().where(UNFINISHED).count()
 
     def probe_write(self) -> None:
         """Write a job row and take it back in one transaction: raises as a Submit's insert would."""

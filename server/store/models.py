@@ -37,7 +37,10 @@ class Stage(str, enum.Enum):
 DEFAULT_TENANT = "default"
 
 TERMINAL_STATES = frozenset({State.COMPLETED, State.FAILED})
-TERMINAL_STATE_VALUES = sorted(state.value for state in TERMINAL_STATES)
+# Jobs not yet in a terminal state, as SQL. Written out as a literal (not bound parameters) so
+# PostgreSQL can match it to the partial index job_claimable, whose predicate is the same text
+# (migration m002).
+UNFINISHED = peewee.SQL("state NOT IN ('completed', 'failed')")
 
 
 def utcnow() -> dt.datetime:

@@ -24,11 +24,7 @@ from typing import Any
 import peewee
 
 from server.store.database import DatabaseAccess, announce_change
-from server.store.models import Job, RasterData, utcnow
-
-# Written out as a literal (not bound parameters) so PostgreSQL can match it to the partial index
-# job_claimable, whose predicate is the same text (migration m002).
-UNFINISHED = peewee.SQL("state NOT IN ('completed', 'failed')")
+from server.store.models import UNFINISHED, Job, RasterData, utcnow
 
 DEFAULT_LEASE_SECONDS = 30.0
 
