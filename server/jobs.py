@@ -243,17 +243,23 @@ class Jobs:
     def fetch(self, tenant: str, job_id: str, format: Format) -> Result:
         job = self.get(tenant, job_id)
         if format is Format.PNG:
-            picture = _stored_picture(job)
+            picture = job.stored_picture
+            if picture is None:
+                raise _not_ready(job, "an image")
             return Result(self._picture_bytes(job.id, picture.path), "image/png", picture.width, picture.height)
-        width, height, bytes_per_row = _stored_raster_shape(job)
+        shape = job.raster_shape
+        if shape is None:
+            raise _not_ready(job, "a raster")
         with _reading_errors():
             raster_bytes = self.store.raster_of(job.id)
         if raster_bytes is None:
             raise DataLost(f"the raster of job {job.id} is missing from the database")
-        raster = rasterizer.Raster(data=raster_bytes, width=width, height=height, bytes_per_row=bytes_per_row)
+        raster = rasterizer.Raster(
+            data=raster_bytes, width=shape.width, height=shape.height, bytes_per_row=shape.bytes_per_row
+        )
         if format is Format.RAW:
-            return Result(raster.data, "application/octet-stream", width, height, bytes_per_row)
-        return Result(rasterizer.preview(raster), "image/png", width, height)
+            return Result(raster.data, "application/octet-stream", shape.width, shape.height, shape.bytes_per_row)
+        return Result(rasterizer.preview(raster), "image/png", shape.width, shape.height)
 
     def _picture_bytes(self, job_id: uuid.UUID, path: str) -> bytes:
         try:
@@ -303,28 +309,8 @@ def _storage_errors(job_id: uuid.UUID, what: str, on_failure: Callable[[], None]
         raise StorageUnavailable(f"cannot store {what} right now; try again later") from error
 
 
-@dataclass(frozen=True)
-class _StoredPicture:
-    path: str
-    width: int
-    height: int
-
-
-def _stored_picture(job: Job) -> _StoredPicture:
-    """The job's picture as the illustrate stage stored it; NotReady, saying why, if there is none."""
-    if job.image_path is None or job.image_width is None or job.image_height is None:
-        raise _not_ready(job, "an image")
-    return _StoredPicture(job.image_path, job.image_width, job.image_height)
-
-
-def _stored_raster_shape(job: Job) -> tuple[int, int, int]:
-    """Width, height and bytes per row of the job's raster; NotReady, saying why, if there is none."""
-    if job.raster_width is None or job.raster_height is None or job.raster_bytes_per_row is None:
-        raise _not_ready(job, "a raster")
-    return job.raster_width, job.raster_height, job.raster_bytes_per_row
-
-
 def _not_ready(job: Job, missing: str) -> NotReady:
+    """Why the job has no stored result of the kind asked for."""
     state = job.state_enum
     if state is State.FAILED:
         return NotReady(f"job failed, there is no image: {job.error}")

@@ -61,15 +61,12 @@ def job_to_proto(job: Job) -> pb.Job:
         updated_at=_timestamp(job.updated_at),
         version=job.version,
     )
-    if job.image_path:
-        message.image.CopyFrom(pb.ImageInfo(width=job.image_width, height=job.image_height, size_bytes=job.image_size))
-    if job.raster_width:
+    if (picture := job.stored_picture) is not None:
+        message.image.CopyFrom(pb.ImageInfo(width=picture.width, height=picture.height, size_bytes=picture.size_bytes))
+    if (shape := job.raster_shape) is not None:
         message.raster.CopyFrom(
             pb.RasterInfo(
-                width=job.raster_width,
-                height=job.raster_height,
-                bytes_per_row=job.raster_bytes_per_row,
-                size_bytes=job.raster_bytes_per_row * job.raster_height,
+                width=shape.width, height=shape.height, bytes_per_row=shape.bytes_per_row, size_bytes=shape.size_bytes
             )
         )
     return message

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import rasterizer
 from server.illustrators import IllustrationError, Illustrator
@@ -27,10 +27,12 @@ from server.images import BadImage, Picture, as_png
 from server.logs import job_fields
 from server.media import Media, MediaError
 from server.metrics import Metrics
-from server.store import Job, JobQueue, LeaseLost, Stage, State
+from server.store import Job, JobQueue, LeaseLost, Stage, State, StoredPicture
 from server.transcribers import Transcriber, TranscriptionError
 
 log = logging.getLogger(__name__)
+
+_Result = TypeVar("_Result")
 
 
 # How each stage's failures begin in the job's error message.
@@ -57,21 +59,26 @@ class Pipeline:
 
     def run(self, job: Job) -> Job:
         """Carry a claimed job from wherever it stopped to COMPLETED or FAILED."""
-        if job.transcript is None:
+        transcript = job.transcript
+        if transcript is None:
             job = self._advance(job, State.TRANSCRIBING, transcriber=self.transcriber.name)
             try:
-                transcript, seconds = self._timed(Stage.TRANSCRIBE, job, self._transcribe)
+                # Not assigned to ``transcript`` in the try: mypy would not narrow it there.
+                heard, seconds = self._timed(Stage.TRANSCRIBE, job, self._transcribe)
             except StageFailed as failure:
                 return self._fail(job, State.FAILED, Stage.TRANSCRIBE, failure)
             job = self._advance(
-                job, State.TRANSCRIBED, transcript=transcript, timings=_with_timing(job, Stage.TRANSCRIBE, seconds)
+                job, State.TRANSCRIBED, transcript=heard, timings=_with_timing(job, Stage.TRANSCRIBE, seconds)
             )
+            transcript = heard
 
-        fresh_picture: Picture | None = None
-        if job.image_path is None:
+        picture: Picture | StoredPicture | None = job.stored_picture
+        if picture is None:
             job = self._advance(job, State.GENERATING_IMAGE, illustrator=self.illustrator.name)
             try:
-                (picture, image_key), seconds = self._timed(Stage.ILLUSTRATE, job, self._illustrate)
+                (fresh, image_key), seconds = self._timed(
+                    Stage.ILLUSTRATE, job, lambda job: self._illustrate(job, transcript)
+                )
             except StageFailed as failure:
                 return self._fail(job, State.COMPLETED, Stage.ILLUSTRATE, failure)
             try:
@@ -79,21 +86,21 @@ class Pipeline:
                     job,
                     State.RASTERIZING,
                     image_path=image_key,
-                    image_width=picture.width,
-                    image_height=picture.height,
-                    image_size=len(picture.png),
+                    image_width=fresh.width,
+                    image_height=fresh.height,
+                    image_size=len(fresh.png),
                     timings=_with_timing(job, Stage.ILLUSTRATE, seconds),
                 )
             except LeaseLost:
                 # Another worker holds the job now; its picture, not ours, is the one to publish.
                 self.media.delete(image_key)
                 raise
-            fresh_picture = picture
+            picture = fresh
         elif job.state_enum != State.RASTERIZING:
             job = self._advance(job, State.RASTERIZING)
 
         try:
-            raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, fresh_picture))
+            raster, seconds = self._timed(Stage.RASTERIZE, job, lambda job: self._rasterize(job, picture))
         except StageFailed as failure:
             return self._fail(job, State.COMPLETED, Stage.RASTERIZE, failure)
         job = self.queue.complete_with_raster(
@@ -118,11 +125,11 @@ class Pipeline:
             raise StageFailed(f"{FAILURE_PREFIX[Stage.TRANSCRIBE]}: no speech found in the recording")
         return transcript
 
-    def _illustrate(self, job: Job) -> tuple[Picture, str]:
+    def _illustrate(self, job: Job, transcript: str) -> tuple[Picture, str]:
         """The picture and where it is stored: storing is part of the stage, so a full disk is
         an image failure like any other, not a job left half-way."""
         try:
-            picture = as_png(self.illustrator.illustrate(job.transcript))
+            picture = as_png(self.illustrator.illustrate(transcript))
         except (IllustrationError, BadImage) as error:
             raise StageFailed(f"{FAILURE_PREFIX[Stage.ILLUSTRATE]}: {error}") from error
         # Keyed by the attempt: a worker that lost its claim can never overwrite the winner's picture.
@@ -130,16 +137,16 @@ class Pipeline:
         self.media.put(image_key, picture.png)
         return picture, image_key
 
-    def _rasterize(self, job: Job, fresh: Picture | None) -> rasterizer.Raster:
+    def _rasterize(self, job: Job, picture: Picture | StoredPicture) -> rasterizer.Raster:
         """Rasterize the picture just made (already decoded), or, for a resumed job, the PNG
         stored earlier."""
         try:
-            image = fresh.image if fresh is not None else self.media.get(job.image_path)
+            image = picture.image if isinstance(picture, Picture) else self.media.get(picture.path)
             return rasterizer.rasterize(image, width=job.width, dither=job.dither)
         except ValueError as error:
             raise StageFailed(f"{FAILURE_PREFIX[Stage.RASTERIZE]}: {error}") from error
 
-    def _timed(self, stage: Stage, job: Job, work: Callable[[Job], Any]) -> tuple[Any, float]:
+    def _timed(self, stage: Stage, job: Job, work: Callable[[Job], _Result]) -> tuple[_Result, float]:
         started = time.perf_counter()
         try:
             result = work(job)

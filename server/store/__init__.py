@@ -11,7 +11,7 @@ Media (recordings, pictures) are not here: see ``server.media``. Live change eve
 
 from server.store.database import DatabaseAccess, open_database
 from server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
-from server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, Stage, State
+from server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, RasterShape, Stage, State, StoredPicture
 from server.store.queue import JobQueue, LeaseLost
 
 __all__ = [
@@ -24,8 +24,10 @@ __all__ = [
     "JobStore",
     "LeaseLost",
     "NewJob",
+    "RasterShape",
     "Stage",
     "State",
     "StoreFull",
+    "StoredPicture",
     "open_database",
 ]

@@ -24,6 +24,9 @@ DEFAULT_POOL_SIZE = 8
 # How long a thread waits for a pooled connection before the call fails.
 POOL_WAIT_SECONDS = 30
 
+# Every database voxprint opens is pooled, so its connections can all be closed at shutdown.
+PooledDatabase = PooledSqliteDatabase | PooledPostgresqlDatabase
+
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "busy_timeout": 10_000,
@@ -39,7 +42,7 @@ CHANGE_CHANNEL = "voxprint_job_changes"
 
 def open_database(
     url: str, *, pool_size: int = DEFAULT_POOL_SIZE, application_name: str = "voxprint"
-) -> peewee.Database:
+) -> PooledDatabase:
     """Connect the models to ``url`` (``sqlite:///path`` or ``postgresql://…``), migrate, return it.
 
     ``application_name`` labels this replica's PostgreSQL connections (``pg_stat_activity``).
@@ -52,11 +55,11 @@ def open_database(
 
 def connect_database(
     url: str, *, pool_size: int = DEFAULT_POOL_SIZE, application_name: str = "voxprint"
-) -> peewee.Database:
+) -> PooledDatabase:
     """The database at ``url`` with a bounded pool, neither migrated nor bound to the models."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        db: peewee.Database = PooledSqliteDatabase(
+        db: PooledDatabase = PooledSqliteDatabase(
             parts.path[1:] or ":memory:",
             pragmas=SQLITE_PRAGMAS,
             max_connections=pool_size,
@@ -106,7 +109,7 @@ class DatabaseAccess:
     PostgreSQL locks rows, so its writers go straight in.
     """
 
-    def __init__(self, db: peewee.Database) -> None:
+    def __init__(self, db: PooledDatabase) -> None:
         self.db = db
         self.postgres = is_postgres(db)
         self._write_turn = nullcontext() if self.postgres else threading.Lock()

@@ -64,7 +64,7 @@ class JobStore:
     def delete(self, job_id: uuid.UUID) -> None:
         """Remove a job (an upload its client gave up on); a worker holding it finds its claim lost."""
         with self.access.writing():
-            Job.delete().where(Job.id == job_id).execute()
+            Job.delete_by_id(job_id)
 
     def get(self, job_id: uuid.UUID, *, tenant: str | None = None) -> Job | None:
         """The job, if it exists and belongs to ``tenant`` (None: whoever owns it, for the server itself)."""
@@ -118,7 +118,7 @@ class JobStore:
             Job.insert(
                 id=probe, tenant=_PROBE_TENANT, audio_path="", audio_size=0, audio_duration=0, width=0, dither=""
             ).execute()
-            Job.delete().where(Job.id == probe).execute()
+            Job.delete_by_id(probe)
 
 
 @contextmanager

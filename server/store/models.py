@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import json
 import uuid
+from dataclasses import dataclass
 
 import peewee
 
@@ -45,6 +46,29 @@ UNFINISHED = peewee.SQL("state NOT IN ('completed', 'failed')")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class StoredPicture:
+    """The picture the illustrate stage stored: its media key, its size in pixels and in bytes."""
+
+    path: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class RasterShape:
+    """The shape of the raster the rasterize stage stored (its bytes are in RasterData)."""
+
+    width: int
+    height: int
+    bytes_per_row: int
+
+    @property
+    def size_bytes(self) -> int:
+        return self.bytes_per_row * self.height
 
 
 class BaseModel(peewee.Model):
@@ -111,9 +135,19 @@ class Job(BaseModel):
     def stage_timings(self) -> dict[str, float]:
         return json.loads(self.timings)
 
+    # The stages fill their result columns together in one write, so these views see all of a
+    # result or none of it: callers narrow one Optional instead of each nullable column.
     @property
-    def has_raster(self) -> bool:
-        return self.raster_width is not None
+    def stored_picture(self) -> StoredPicture | None:
+        if self.image_path is None or self.image_width is None or self.image_height is None or self.image_size is None:
+            return None
+        return StoredPicture(self.image_path, self.image_width, self.image_height, self.image_size)
+
+    @property
+    def raster_shape(self) -> RasterShape | None:
+        if self.raster_width is None or self.raster_height is None or self.raster_bytes_per_row is None:
+            return None
+        return RasterShape(self.raster_width, self.raster_height, self.raster_bytes_per_row)
 
 
 class RasterData(BaseModel):

@@ -67,14 +67,14 @@ class JobQueue:
                     return Job.get_by_id(candidate.id)
             self.lost_races += 1
 
-    def _claimable(self, now: dt.datetime) -> peewee.ModelSelect:
+    def _claimable(self, now: dt.datetime) -> peewee.ModelSelect[Job]:
         query = (
             Job.select(Job.id)
             .where(UNFINISHED, (Job.claimed_by.is_null()) | (Job.lease_expires_at < now))
             .order_by(Job.created_at)
             .limit(1)
         )
-        return query.for_update("FOR UPDATE SKIP LOCKED") if self.access.postgres else query
+        return query.for_update(skip_locked=True) if self.access.postgres else query
 
     def explain_claim(self) -> str:
         """The database's plan for the claim query, to show it is served by the partial index."""
