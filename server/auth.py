@@ -18,11 +18,12 @@ from __future__ import annotations
 import hmac
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import grpc
 
+from server.method_handlers import Continuation, Request, Response, with_behaviour
 from server.store import DEFAULT_TENANT
 
 TOKEN_ENV = "VOXPRINT_AUTH_TOKEN"
@@ -35,7 +36,7 @@ OPEN_SERVICES = (
 # Tenant names are stored with each job and shown in logs: short and plain.
 _TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-Metadata = Sequence[tuple[str, str | bytes]] | None
+Metadata = Iterable[tuple[str, str | bytes]] | None
 
 
 class Tenants:
@@ -106,10 +107,8 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         self._tenants = tenants
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+        self, continuation: Continuation[Request, Response], details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Request, Response] | None:
         handler = await continuation(details)
         if (
             handler is None
@@ -117,24 +116,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
             or self._tenants.tenant_of(details.invocation_metadata) is not None
         ):
             return handler
-        return _refusing(handler)
+        return with_behaviour(handler, _refuse)
 
 
-def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as ``handler`` that answers UNAUTHENTICATED."""
-
-    async def refuse(request, context: grpc.aio.ServicerContext):
-        await context.abort(
-            grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token: send 'authorization: Bearer <token>' metadata"
-        )
-
-    kinds = {
-        (False, False): grpc.unary_unary_rpc_method_handler,
-        (False, True): grpc.unary_stream_rpc_method_handler,
-        (True, False): grpc.stream_unary_rpc_method_handler,
-        (True, True): grpc.stream_stream_rpc_method_handler,
-    }
-    make = kinds[(handler.request_streaming, handler.response_streaming)]
-    return make(
-        refuse, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+async def _refuse(request: object, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(
+        grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token: send 'authorization: Bearer <token>' metadata"
     )

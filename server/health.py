@@ -62,7 +62,7 @@ class StorageHealth:
             log.info("storage writes again: health is SERVING")
             return
 
-    async def _set(self, status: health_pb2.HealthCheckResponse.ServingStatus) -> None:
+    async def _set(self, status: int) -> None:
         for name in self.services:
             await self.servicer.set(name, status)
 

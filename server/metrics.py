@@ -25,6 +25,8 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from server.method_handlers import Continuation, Request, Response, behaviour_of, with_behaviour
+
 # Stage durations run from milliseconds (rasterizing) to minutes (a slow cloud call).
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
@@ -110,19 +112,15 @@ class _CallCounter(grpc.aio.ServerInterceptor):
         self._calls = calls
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+        self, continuation: Continuation[Request, Response], details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Request, Response] | None:
         handler = await continuation(details)
         if handler is None:
             return handler
         method = details.method.rsplit("/", 1)[-1]
-        kinds = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
-        kind = next(name for name in kinds if getattr(handler, name) is not None)
-        behaviour = getattr(handler, kind)
-        wrapped = self._streaming(behaviour, method) if kind.endswith("stream") else self._unary(behaviour, method)
-        return handler._replace(**{kind: wrapped})
+        behaviour = behaviour_of(handler)
+        counted = self._streaming if handler.response_streaming else self._unary
+        return with_behaviour(handler, counted(behaviour, method))
 
     def _count(self, method: str, context: Any, unset: grpc.StatusCode) -> None:
         """Count the call with the code it ended with, or ``unset`` when the handler set none."""

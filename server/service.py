@@ -71,6 +71,8 @@ FORMATS = {pb.FORMAT_PNG: Format.PNG, pb.FORMAT_RAW: Format.RAW, pb.FORMAT_PREVI
 
 T = TypeVar("T")
 V = TypeVar("V")
+# A proto enum's number type (each enum has its own int NewType in the generated stubs).
+E = TypeVar("E", bound=int)
 M = TypeVar("M", bound=Message)
 
 
@@ -241,7 +243,7 @@ class _UploadsInFlight:
             ended.set()
 
 
-def _from_enum(values: Mapping[int, V], number: int, what: str) -> V | None:
+def _from_enum(values: Mapping[E, V], number: E, what: str) -> V | None:
     """The domain value of a proto enum number; None for 0 (unspecified); InvalidRequest if unknown."""
     if number == 0:
         return None
