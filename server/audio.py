@@ -134,7 +134,7 @@ def _inspect_by_decoding(recording: bytes, max_seconds: float) -> AudioInfo:
 def _opened(source: str | io.BytesIO) -> Iterator[tuple[av.container.InputContainer, av.AudioStream]]:
     """The container and its first audio stream; any decoding failure inside becomes InvalidAudio."""
     try:
-        with av.open(source, options=_DEMUXER_OPTIONS, metadata_errors="ignore") as container:
+        with av.open(source, "r", options=_DEMUXER_OPTIONS, metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise InvalidAudio("the upload has no audio track")
             yield container, container.streams.audio[0]

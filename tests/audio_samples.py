@@ -37,6 +37,8 @@ def encoded_bytes(container: str, codec: str, seconds: float = 0.5, rate: int = 
     out = io.BytesIO()
     with av.open(out, "w", format=container) as output:
         stream = output.add_stream(codec, rate=rate, layout="mono")
+        if not isinstance(stream, av.AudioStream):
+            raise ValueError(f"{codec} is not an audio codec")
         pcm = (tone(seconds, rate) * 32767).astype(np.int16)[None, :]
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate = rate

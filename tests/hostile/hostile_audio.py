@@ -86,7 +86,7 @@ def _silent_flac_parts() -> tuple[bytes, bytes, int]:
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             output.mux(packet)
     whole = encoded.getvalue()
-    with av.open(io.BytesIO(whole)) as container:
+    with av.open(io.BytesIO(whole), "r") as container:
         first = next(packet for packet in container.demux(container.streams.audio[0]) if packet.size)
         first_frame = bytes(first)
         frame_samples = next(iter(first.decode())).samples
