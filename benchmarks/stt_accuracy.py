@@ -36,7 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from server.transcribers.whisper import BUNDLED_MODEL_NAME, DecodingSettings, WhisperTranscriber  # noqa: E402
+from server.transcribers.whisper import BUNDLED_MODEL_NAME, WhisperSettings, WhisperTranscriber  # noqa: E402
 
 SENTENCES = (Path(__file__).with_name("stt_sentences.txt")).read_text().splitlines()
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
@@ -286,8 +286,9 @@ def main() -> None:
     parser.add_argument(
         "--models", default=f"{BUNDLED_MODEL_NAME},base", help="comma list: tiny.en, base or a directory"
     )
-    parser.add_argument("--beam-size", type=int, default=DecodingSettings.beam_size)
-    parser.add_argument("--prompt", default=DecodingSettings.initial_prompt, help="initial prompt; empty for none")
+    parser.add_argument("--tempo", type=float, default=WhisperSettings.tempo, help="playback speed before decoding")
+    parser.add_argument("--beam-size", type=int, default=WhisperSettings.beam_size)
+    parser.add_argument("--prompt", default=WhisperSettings.initial_prompt, help="initial prompt; empty for none")
     parser.add_argument("--no-vad", action="store_true", help="decode without VAD trimming")
     parser.add_argument("--no-fallback", action="store_true", help="greedy only: no temperature fallback")
     parser.add_argument("--worst", type=int, default=12, help="how many misheard clips to list per model")
@@ -297,8 +298,9 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed: apt-get install espeak-ng flite sox")
 
-    decoding = dataclasses.replace(
-        DecodingSettings(),
+    settings = dataclasses.replace(
+        WhisperSettings(),
+        tempo=args.tempo,
         beam_size=args.beam_size,
         initial_prompt=args.prompt or None,
         **({"vad_filter": False} if args.no_vad else {}),
@@ -311,11 +313,11 @@ def main() -> None:
         conditions = (PANEL_CONDITIONS[0], PANEL_CONDITIONS[-1])
     clips = plan(voices, conditions)
     args.cache.mkdir(parents=True, exist_ok=True)
-    print(f"{len(voices)} voices, {len(clips)} clips per model; decoding: {decoding}\n")
+    print(f"{len(voices)} voices, {len(clips)} clips per model; settings: {settings}\n")
 
     results: list[Result] = []
     for model in args.models.split(","):
-        transcriber = WhisperTranscriber(None if model == BUNDLED_MODEL_NAME else model, decoding)
+        transcriber = WhisperTranscriber(None if model == BUNDLED_MODEL_NAME else model, settings)
         results += measure(transcriber, model, clips, args.cache)
     report(results, args.worst)
     target = CLIP_SECONDS_FOR_TARGET
