@@ -8,11 +8,12 @@ with hyphens: ``FORMAT_PREVIEW`` is "preview", ``DITHER_FLOYD_STEINBERG`` is "fl
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from voxprint.v1 import voxprint_pb2
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
 Format = voxprint_pb2.Format
 Dither = voxprint_pb2.Dither
@@ -25,13 +26,16 @@ JobStateValue: TypeAlias = voxprint_pb2.JobState.ValueType
 
 TERMINAL_STATES: frozenset[JobStateValue] = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
 
+# Any generated enum (the class, e.g. Format): the functions below read them by number.
+AnyEnum: TypeAlias = "_EnumTypeWrapper[Any]"
 
-def _prefix(enum: EnumTypeWrapper) -> str:
+
+def _prefix(enum: AnyEnum) -> str:
     # Every enum's zero value is <PREFIX>_UNSPECIFIED.
     return enum.Name(0).removesuffix("UNSPECIFIED")
 
 
-def enum_label(enum: EnumTypeWrapper, value: int) -> str:
+def enum_label(enum: AnyEnum, value: int) -> str:
     """``enum_label(Format, FORMAT_PNG) == "png"``; unknown numbers come back as their digits."""
     try:
         name = enum.Name(value)
@@ -40,12 +44,12 @@ def enum_label(enum: EnumTypeWrapper, value: int) -> str:
     return name.removeprefix(_prefix(enum)).lower().replace("_", "-")
 
 
-def enum_labels(enum: EnumTypeWrapper) -> list[str]:
+def enum_labels(enum: AnyEnum) -> list[str]:
     """The labels a user may choose from (every value but the zero ``_UNSPECIFIED`` one)."""
     return [enum_label(enum, number) for number in enum.values() if number != 0]
 
 
-def _parse(enum: EnumTypeWrapper, value: str | int, what: str) -> int:
+def _parse(enum: AnyEnum, value: str | int, what: str) -> int:
     if isinstance(value, int):
         if value != 0 and value in enum.values():
             return value

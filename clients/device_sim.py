@@ -29,7 +29,7 @@ import click
 import numpy as np
 
 import rasterizer
-from clients._formats import TERMINAL_STATES
+from clients._formats import TERMINAL_STATES, enum_label
 from clients.gateway import protocol
 from clients.gateway.assembler import RAW_FORMAT, AudioFormat
 from clients.gateway.main import parse_address
@@ -511,8 +511,8 @@ def main(
     device = SimulatedDevice(address, device_id=device_id, impairment=impairment, speed=speed, key=device_key)
     click.echo(f"device {device.device_id:016x} session {device.session_id:08x} → {gateway}")
     result = asyncio.run(device.run(pcm, timeout))
-    state = voxprint_pb2.JobState.Name(result.state)
-    click.echo(f"job {result.job_id or '-'}: {state}")
+    # The state is a number off the wire: a newer gateway's state prints as its digits, not a crash.
+    click.echo(f"job {result.job_id or '-'}: {enum_label(voxprint_pb2.JobState, result.state)}")
     if result.transcript:
         click.echo(f"transcript: {result.transcript}")
     if result.error:
