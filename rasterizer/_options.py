@@ -11,15 +11,15 @@ DEFAULT_BIT_ORDER = "lsb"
 
 
 def check_dither(dither: object) -> str:
-    if dither not in DITHERS:
+    if not isinstance(dither, str) or dither not in DITHERS:
         raise ValueError(f"unknown dither {dither!r}: choose one of {', '.join(DITHERS)}")
-    return dither  # type: ignore[return-value]
+    return dither
 
 
 def check_bit_order(bit_order: object) -> str:
-    if bit_order not in BIT_ORDERS:
+    if not isinstance(bit_order, str) or bit_order not in BIT_ORDERS:
         raise ValueError(f"unknown bit_order {bit_order!r}: choose one of {', '.join(BIT_ORDERS)}")
-    return bit_order  # type: ignore[return-value]
+    return bit_order
 
 
 def check_gray(gray: object) -> np.ndarray:
