@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +104,7 @@ class ServerProcess:
     workers: int = 2
     database: str | None = None
     media_url: str | None = None
-    process: subprocess.Popen = field(init=False)
+    process: subprocess.Popen[str] = field(init=False)
     target: str = field(init=False)
     # (claims, lost claim races) this server reported when it stopped.
     claim_stats: tuple[int, int] = field(init=False, default=(0, 0))
@@ -116,6 +116,7 @@ class ServerProcess:
         command += ["--database", self.database] if self.database else []
         command += ["--media-url", self.media_url] if self.media_url else []
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
+        assert self.process.stdout is not None  # piped just above
         self.target = f"127.0.0.1:{self.process.stdout.readline().strip()}"
         return self
 
@@ -127,8 +128,7 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
-        last = self.process.stdout.read().split()
-        self.process.wait(30)
+        last = self.process.communicate(timeout=30)[0].split()
         if last[:1] == ["claims"]:
             self.claim_stats = (int(last[1]), int(last[3]))
         self._data.cleanup()
@@ -149,7 +149,7 @@ def requests(audio: bytes):
 
 
 @asynccontextmanager
-async def connect(target: str) -> AsyncIterator[voxprint_pb2_grpc.VoxprintStub]:
+async def connect(target: str) -> AsyncIterator[voxprint_pb2_grpc.VoxprintAsyncStub]:
     async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
         yield voxprint_pb2_grpc.VoxprintStub(channel)
 
@@ -173,7 +173,9 @@ async def submit_throughput(target: str, audio: bytes, jobs: int, clients: int) 
         return jobs / (time.perf_counter() - started)
 
 
-async def watch_job(stub, job_id: str, on_event) -> list[int]:
+async def watch_job(
+    stub: voxprint_pb2_grpc.VoxprintAsyncStub, job_id: str, on_event: Callable[[pb.JobEvent], None]
+) -> list[int]:
     versions = []
     async for event in stub.Watch(pb.WatchRequest(job_id=job_id)):
         on_event(event)
@@ -186,17 +188,26 @@ def commit_age(job: pb.Job) -> float:
     return time.time() - job.updated_at.ToNanoseconds() / 1e9
 
 
+def recording_push_latency(latencies: list[float]) -> Callable[[pb.JobEvent], None]:
+    """A Watch callback adding the commit age of every pushed event (not the opening snapshot)."""
+
+    def on_event(event: pb.JobEvent) -> None:
+        if not event.snapshot:
+            latencies.append(commit_age(event.job))
+
+    return on_event
+
+
 async def push_vs_poll(target: str, jobs: int, poll_interval: float) -> tuple[list[float], list[float]]:
     """Latency from commit to client: Watch pushes vs GetJob polling every ``poll_interval`` s."""
-    push, poll = [], []
+    push: list[float] = []
+    poll: list[float] = []
     async with connect(target) as stub:
         audio = wav_of_size(32_000)
 
         async def one_job() -> None:
             job = await stub.Submit(requests(audio))
-            watcher = asyncio.create_task(
-                watch_job(stub, job.id, lambda event: event.snapshot or push.append(commit_age(event.job)))
-            )
+            watcher = asyncio.create_task(watch_job(stub, job.id, recording_push_latency(push)))
             seen = job.version
             await asyncio.sleep(poll_interval * (hash(job.id) % 1000) / 1000)  # pollers out of phase
             while True:
@@ -307,7 +318,7 @@ async def cross_replica_push(targets: list[str], jobs: int) -> list[float]:
 
         async def one_job() -> None:
             job = await submitter.Submit(requests(audio))
-            await watch_job(watcher, job.id, lambda event: event.snapshot or latencies.append(commit_age(event.job)))
+            await watch_job(watcher, job.id, recording_push_latency(latencies))
 
         await asyncio.gather(*(one_job() for _ in range(jobs)))
     return latencies

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,7 +44,7 @@ TEST_CONFIG = GatewayConfig(
 
 
 @asynccontextmanager
-async def running_gateway(server_target: str, **overrides: object) -> AsyncIterator[Gateway]:
+async def running_gateway(server_target: str, **overrides: Any) -> AsyncIterator[Gateway]:
     """A started gateway on 127.0.0.1 (random port) in front of `server_target`."""
     async with AsyncVoxprintClient(server_target) as client:
         gateway = Gateway(replace(TEST_CONFIG, **overrides), client)

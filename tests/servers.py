@@ -71,7 +71,7 @@ def submit_requests(
     request_id: str = "",
     chunk_size: int = 64 * 1024,
     width: int = 0,
-    dither: int = 0,
+    dither: voxprint_pb2.Dither.ValueType = voxprint_pb2.DITHER_UNSPECIFIED,
 ):
     """The request stream of a Submit: metadata first, then the audio in chunks."""
     options = voxprint_pb2.PrintOptions(width=width, dither=dither)

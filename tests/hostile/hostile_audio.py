@@ -12,6 +12,7 @@ import io
 import re
 import struct
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -100,7 +101,7 @@ def _with_total_samples(header: bytes, total: int) -> bytes:
     return header[:_TOTAL_SAMPLES_BYTE] + field.to_bytes(5, "big") + header[_TOTAL_SAMPLES_BYTE + 5 :]
 
 
-BOMBS = {
+BOMBS: dict[str, Callable[[], bytes]] = {
     "wav-header-1-hz": wav_claiming_one_hertz,
     "flac-repeated-frame-48-min": flac_of_one_frame_repeated,
     "flac-repeated-frame-48-min-honest-header": lambda: flac_of_one_frame_repeated(honest_header=True),
