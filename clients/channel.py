@@ -9,7 +9,7 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import grpc
 import grpc.aio
@@ -49,9 +49,9 @@ class ChannelConfig:
     max_send_message_bytes: int = 8 * MIB
 
     @classmethod
-    def from_env(cls, **overrides: object) -> ChannelConfig:
+    def from_env(cls, **overrides: Any) -> ChannelConfig:
         """``VOXPRINT_SERVER``, ``VOXPRINT_TOKEN`` and ``VOXPRINT_TLS_CA`` (a PEM path), then overrides."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         if server := os.environ.get("VOXPRINT_SERVER"):
             values["target"] = server
         if token := os.environ.get("VOXPRINT_TOKEN"):
@@ -59,7 +59,7 @@ class ChannelConfig:
         if ca_path := os.environ.get("VOXPRINT_TLS_CA"):
             values["root_certificates"] = Path(ca_path).read_bytes()
         values.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
     @property
     def uses_tls(self) -> bool:

@@ -280,7 +280,10 @@ output_path = click.Path(dir_okay=False, path_type=Path)
 
 
 def cli_state() -> Cli:
-    return click.get_current_context().find_object(Cli)  # type: ignore[return-value]
+    state = click.get_current_context().find_object(Cli)
+    if state is None:
+        raise RuntimeError("a voxprint command runs inside the voxprint group, which sets up its state")
+    return state
 
 
 def print_json(document: Any) -> None:

@@ -430,10 +430,11 @@ class _Hex(click.ParamType):
         self._as_bytes = as_bytes
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | bytes:
-        if not isinstance(value, str):
-            return value  # type: ignore[return-value]
+        if isinstance(value, (int, bytes)):
+            return value  # a default, already converted
+        text = str(value)
         try:
-            return bytes.fromhex(value) if self._as_bytes else int(value, 16)
+            return bytes.fromhex(text) if self._as_bytes else int(text, 16)
         except ValueError:
             self.fail(f"{value!r} is not hexadecimal", param, ctx)
 
