@@ -81,7 +81,9 @@ class VoxprintServer:
         events = JobEvents(asyncio.get_running_loop())
         self.listener = None
         if self.access.postgres:
-            self.listener = PostgresChangeListener(database_url, connection_label, events, self.store.get, job_to_proto)
+            self.listener = PostgresChangeListener(
+                database_url, connection_label, events, self.store.get_many, job_to_proto
+            )
             await asyncio.to_thread(self.listener.start)
         pipeline = Pipeline(
             self.queue,

@@ -74,6 +74,11 @@ class JobStore:
         with self.access.reading():
             return query.first()
 
+    def get_many(self, job_ids: list[uuid.UUID]) -> list[Job]:
+        """The jobs among ``job_ids`` that exist, in one query (whatever their tenant)."""
+        with self.access.reading():
+            return list(Job.select().where(Job.id.in_(job_ids)))
+
     def by_request_id(self, tenant: str, request_id: str) -> Job | None:
         with self.access.reading():
             return Job.get_or_none(Job.tenant == tenant, Job.request_id == request_id)
