@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The checks that hold the line: formatting, lint and types (settings in pyproject.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/venv.sh
+ruff format --check .
+ruff check .
+mypy
