@@ -36,7 +36,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from server.transcribers.whisper import BUNDLED_MODEL_NAME, WhisperSettings, WhisperTranscriber  # noqa: E402
+from server.transcribers.whisper import (  # noqa: E402
+    BUNDLED_MODEL_NAME,
+    PICTURE_PROMPT,
+    WhisperSettings,
+    WhisperTranscriber,
+)
 
 SENTENCES = (Path(__file__).with_name("stt_sentences.txt")).read_text().splitlines()
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
@@ -59,6 +64,9 @@ def normalise(text: str) -> list[str]:
     """Words compared for WER: lower case, no punctuation, hyphens split, small numbers spelled out."""
     text = re.sub(r"\d+", lambda match: NUMBER_WORDS.get(int(match.group()), match.group()), text.lower())
     return re.sub(r"[^a-z0-9' ]+", " ", text.replace("-", " ")).replace("'", "").split()
+
+
+PROMPT_WORDS = set(normalise(PICTURE_PROMPT)) - {"a", "an", "with"}
 
 
 def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
@@ -185,7 +193,7 @@ def add_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
 
 
 def record(clip: Clip, cache: Path) -> Path:
-    """The clip's WAV, synthesized, resampled with sox's best quality and noised on first use."""
+    """The clip's WAV, made on first use: synthesized, resampled by sox at its best quality, noised."""
     key = hashlib.sha256(repr(clip).encode()).hexdigest()[:20]
     path = cache / f"{key}.wav"
     if path.exists():
@@ -193,7 +201,10 @@ def record(clip: Clip, cache: Path) -> Path:
     native, resampled = cache / f"{key}.native.wav", cache / f"{key}.rate.wav"
     subprocess.run(clip.voice.command(clip.sentence, clip.condition.words_per_minute, native), check=True)
     subprocess.run(
-        ["sox", str(native), "-b", "16", str(resampled), "rate", "-v", str(clip.condition.sample_rate)], check=True
+        # -D: no dither, whose random noise would make every synthesis of a clip slightly different;
+        # -V1: quiet about the odd sample clipped by the filter.
+        ["sox", "-V1", "-D", str(native), "-b", "16", str(resampled), "rate", "-v", str(clip.condition.sample_rate)],
+        check=True,
     )
     samples, rate = read_wav(resampled)
     if clip.condition.snr_db is not None:
@@ -217,6 +228,8 @@ class Result:
     seconds: float
     cpu_seconds: float
     duration: float
+    # The transcript has a word of the picture prompt that was not said: the prompt leaked into it.
+    leaked: bool
 
 
 def measure(transcriber: WhisperTranscriber, model: str, clips: Sequence[Clip], cache: Path) -> list[Result]:
@@ -228,10 +241,11 @@ def measure(transcriber: WhisperTranscriber, model: str, clips: Sequence[Clip], 
         started, cpu_started = time.perf_counter(), time.process_time()
         transcript = transcriber.transcribe(path)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-        reference = normalise(clip.sentence)
-        errors = word_errors(reference, normalise(transcript))
+        reference, heard = normalise(clip.sentence), normalise(transcript)
+        leaked = bool(set(heard) & (PROMPT_WORDS - set(reference)))
+        errors = word_errors(reference, heard)
         results.append(
-            Result(clip, model, transcript, errors, len(reference), seconds, cpu_seconds, len(samples) / rate)
+            Result(clip, model, transcript, errors, len(reference), seconds, cpu_seconds, len(samples) / rate, leaked)
         )
     return results
 
@@ -247,7 +261,7 @@ def summary_row(label: str, results: Sequence[Result]) -> str:
     mean_duration = statistics.mean(r.duration for r in results)
     return (
         f"| {label} | {len(results)} | {wer(results):.3f} | {real_time_factor:.2f} | {wall:.2f} s | {cpu:.2f} s"
-        f" | {max(r.seconds for r in results):.2f} s | {mean_duration:.1f} s |"
+        f" | {max(r.seconds for r in results):.2f} s | {mean_duration:.1f} s | {sum(r.leaked for r in results)} |"
     )
 
 
@@ -255,10 +269,11 @@ def report(results: Sequence[Result], worst: int) -> None:
     by_model: dict[str, list[Result]] = defaultdict(list)
     for result in results:
         by_model[result.model].append(result)
-    print(
-        "| model, condition | clips | WER | real-time factor | median wall s/clip | median CPU s/clip | max wall | mean clip |"
+    columns = (
+        "clips | WER | real-time factor | median wall s/clip | median CPU s/clip | max wall | mean clip | prompt leaks"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| model, condition | {columns} |")
+    print("|---" + "|---:" * (columns.count("|") + 1) + "|")
     for model, model_results in by_model.items():
         clean = [r for r in model_results if r.clip.condition == CLEAN]
         print(summary_row(f"**{model}, {CLEAN.name}, all voices**", clean))
