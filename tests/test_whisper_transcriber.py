@@ -53,7 +53,7 @@ def test_the_bundled_model_writes_a_clearly_spoken_phrase_word_for_word(tiny, sp
 
 @pytest.mark.slow
 def test_the_picture_prompt_steers_a_misheard_phrase_to_the_picture_words(tmp_path_factory, tiny):
-    clip = spoken(tmp_path_factory, "en-us", "a dragon eating ice cream")
+    clip = spoken(tmp_path_factory, "en-us+f2", "a dragon eating ice cream")
     without_prompt = WhisperTranscriber(settings=WhisperSettings(initial_prompt=None))
     assert "dragon" not in normalise(without_prompt.transcribe(clip))
     assert normalise(tiny.transcribe(clip)) == normalise("a dragon eating ice cream")
@@ -69,10 +69,10 @@ def test_slowing_the_recording_down_lets_the_small_model_catch_quick_synthetic_s
 
 @pytest.mark.slow
 def test_a_phrase_in_a_foreign_accent_is_written_in_english_by_the_multilingual_model(tmp_path_factory):
-    # Left to detect the language, Whisper base hears this Italian-accented English as Greek.
-    clip = spoken(tmp_path_factory, "it", "a rocket flies to the moon")
+    # Left to detect the language, Whisper base hears this French-accented English as Thai.
+    clip = spoken(tmp_path_factory, "fr", "a house with a red door")
     transcript = WhisperTranscriber("base").transcribe(clip)
-    assert transcript.isascii() and "rocket" in normalise(transcript)
+    assert transcript.isascii() and {"red", "door"} <= set(normalise(transcript))
 
 
 def test_the_packaged_base_model_is_joined_from_its_parts_into_one_model_file():
