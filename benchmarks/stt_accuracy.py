@@ -328,7 +328,7 @@ def main() -> None:
         temperatures=(0.0,) if args.no_fallback else WhisperSettings.temperatures,
     )
     voices = installed_voices()
-    conditions = PANEL_CONDITIONS
+    conditions: tuple[Condition, ...] = PANEL_CONDITIONS
     if args.quick:
         voices = [voice for voice in voices if is_panel_voice(voice)]
         conditions = (PANEL_CONDITIONS[0], PANEL_CONDITIONS[-1])

