@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.audio_samples import wav_bytes
 from tests.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.clients_fixtures import self_signed_certificate
 from tests.servers import submit_requests
 from voxprint.v1 import voxprint_pb2 as pb
 from voxprint.v1 import voxprint_pb2_grpc
@@ -55,32 +53,7 @@ def test_health_checks_need_no_token(guarded):
 
 @pytest.fixture
 def certificate(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path)
 
 
 def test_server_with_a_certificate_speaks_tls(server_factory, certificate):
