@@ -38,7 +38,7 @@ class NotReady(VoxprintError):
 
 
 class TooLarge(VoxprintError):
-    """RESOURCE_EXHAUSTED: the upload (or a message) is over the server's limit."""
+    """RESOURCE_EXHAUSTED: the upload (or a message) is over a server limit, or the server is out of space."""
 
 
 class Unauthenticated(VoxprintError):

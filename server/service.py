@@ -43,6 +43,7 @@ from server.jobs import (
     TooLarge,
     checked_job_id,
 )
+from server.logs import job_fields
 from server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
 from server.metrics import Metrics
 from server.store import Job
@@ -140,7 +141,13 @@ class VoxprintService:
                 job = await self._create_or_take_back(submission, upload.recording())
         self.on_submitted()
         self.metrics.upload_received(job.audio_size)
-        log.info("job %s submitted (%s, %.1f s of audio)", job.id, job.content_type, job.audio_duration)
+        log.info(
+            "job %s submitted (%s, %.1f s of audio)",
+            job.id,
+            job.content_type,
+            job.audio_duration,
+            extra=job_fields(job.id),
+        )
         return job_to_proto(job)
 
     async def _create_or_take_back(self, submission: Submission, recording: bytes) -> Job:
