@@ -14,7 +14,8 @@ with_tests=false
 # The offline illustrator reads words through CLDR's emoji keywords and WordNet, renders OpenMoji's
 # SVG line art with cairo, and sets captions in DejaVu. For the tests: flite and espeak-ng speak
 # the test recordings, sox mixes noise into some, PostgreSQL's server runs the scale-out tests.
-packages=(fonts-dejavu-core unicode-cldr-core wordnet-base libcairo2)
+# The Cython rasterizer is compiled at install time: a C compiler and Python's headers.
+packages=(gcc libc6-dev python3-dev fonts-dejavu-core unicode-cldr-core wordnet-base libcairo2)
 $with_tests && packages+=(flite espeak-ng sox postgresql)
 apt_install "${packages[@]}"
 
