@@ -8,7 +8,14 @@ with VoxprintClient("127.0.0.1:50051") as client:
     raster = client.fetch(job.id, "raw")
 """
 
-from ._formats import (
+import os
+
+# grpc's documented default verbosity, which its C core reads once, when grpc is first imported:
+# without it grpc 1.8x prints INFO lines (e.g. a TLS handshake failing against a plaintext server)
+# to stderr before the caller's own one-line error. Set GRPC_VERBOSITY yourself to see them.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+from ._formats import (  # noqa: E402 - after the verbosity above, which must precede grpc's import
     Dither,
     Format,
     JobState,
