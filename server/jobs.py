@@ -192,13 +192,15 @@ class Jobs:
         with _reading_errors():
             return self.store.by_request_id(submission.tenant, submission.request_id)
 
-    def create(self, submission: Submission, recording: bytes) -> Job:
-        """Store the recording, then the job; nothing of either remains if one of them fails."""
+    def create(self, submission: Submission, recording: bytes, job_id: uuid.UUID) -> Job:
+        """Store the recording, then the job as ``job_id``; nothing of either remains if one fails.
+
+        With a request id another upload already used, the answer is that upload's job instead.
+        """
         try:
             info = audio.inspect(recording, max_seconds=self.settings.max_audio_seconds)
         except audio.InvalidAudio as error:
             raise InvalidRequest(str(error)) from error
-        job_id = uuid.uuid4()
         audio_path = f"audio/{job_id}.{info.extension}"
         with _storage_errors(job_id, "the recording", self.on_write_failure):
             self.media.put(audio_path, recording)

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -158,12 +159,19 @@ class VoxprintService:
         longer than that moment (it waits for fsync), so the cancellation lands here, and whoever
         cancelled never gets a job: none remains, and the request id is free for the retry.
         """
-        creating = asyncio.get_running_loop().run_in_executor(self._threads, self.jobs.create, submission, recording)
+        job_id = uuid.uuid4()
+        creating = asyncio.get_running_loop().run_in_executor(
+            self._threads, self.jobs.create, submission, recording, job_id
+        )
         try:
             return await asyncio.shield(creating)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await self._blocking(self.jobs.discard, await creating)
+                made = await creating
+                # Only the job this upload made: a concurrent upload with the same request id may
+                # have won, and its job belongs to the client that got it.
+                if made.id == job_id:
+                    await self._blocking(self.jobs.discard, made)
             raise
 
     # -- Watch ----------------------------------------------------------------------------------
@@ -190,7 +198,7 @@ class VoxprintService:
             while last.state not in TERMINAL_STATES:
                 try:
                     change = await asyncio.wait_for(changes.get(), WATCH_RECHECK_SECONDS)
-                except TimeoutError:
+                except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
                     # A safety net under the event bus: a notice lost with a dropped connection
                     # delays an event by at most this long instead of hanging the stream.
                     change = job_to_proto(await self._blocking(self.jobs.get, tenant, job_id))

@@ -84,13 +84,20 @@ class PostgresChangeListener:
                     self._connected.set()
                     while not self._stopping.is_set():
                         for notice in connection.notifies(timeout=0.5):
-                            job_id, _, version = notice.payload.partition(" ")
-                            self._note({job_id: int(version)})
+                            self._note_payload(notice.payload)
             except psycopg.Error as error:
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
                 log.warning("job-change listener lost PostgreSQL (%s); retrying in %.1f s", type(error).__name__, delay)
                 self._stopping.wait(delay)
+
+    def _note_payload(self, payload: str) -> None:
+        """Note one "<job id> <version>" notice; anything else on the channel is logged and skipped."""
+        job_id, _, version = payload.partition(" ")
+        try:
+            self._note({str(uuid.UUID(job_id)): int(version)})
+        except ValueError:
+            log.warning("ignored a malformed job-change notice %r", payload[:100])
 
     def _note(self, versions: dict[str, int]) -> None:
         with self._noted_lock:
