@@ -611,12 +611,18 @@ def print_job(
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=output_path, required=True, help="Where to write the packed raster.")
 @click.option("--preview", type=output_path, help="Also write a PNG of the dots as they will print.")
-@click.option("--width", type=int, default=384, show_default=True, help="Dots per row: 384 (58 mm) or 576 (80 mm).")
+@click.option(
+    "--width",
+    type=int,
+    default=rasterizer.DEFAULT_WIDTH,
+    show_default=True,
+    help="Dots per row: 384 (58 mm) or 576 (80 mm).",
+)
 @click.option("--dither", type=click.Choice(enum_labels(Dither)), default=rasterizer.DEFAULT_DITHER, show_default=True)
 @click.option(
     "--bit-order",
-    type=click.Choice(["lsb", "msb"]),
-    default="lsb",
+    type=click.Choice(list(rasterizer.BIT_ORDERS)),
+    default=rasterizer.DEFAULT_BIT_ORDER,
     show_default=True,
     help="lsb: cat printers and `fetch --format raw`; msb: ESC/POS and most other printers.",
 )

@@ -285,7 +285,11 @@ async def _status_codes(
     try:
         yield
     except JobError as error:
-        await context.abort(STATUS_OF_ERROR[type(error)], str(error))
+        # By the nearest class that has a code, so a new kind of JobError answers as its parent does.
+        code = next(
+            (STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR), grpc.StatusCode.INTERNAL
+        )
+        await context.abort(code, str(error))
     except grpc.aio.AbortError:
         raise
     except Exception:

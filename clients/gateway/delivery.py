@@ -221,10 +221,16 @@ class DirectoryDelivery:
 
     def _write(self, name: str, data: bytes) -> None:
         with tempfile.NamedTemporaryFile(dir=self._directory, prefix=".", suffix=".tmp", delete=False) as temporary:
-            temporary.write(data)
-        # NamedTemporaryFile creates files readable by their owner only; a spool is for others.
-        os.chmod(temporary.name, self._mode)
-        os.replace(temporary.name, self._directory / name)
+            try:
+                temporary.write(data)
+                temporary.flush()
+                # NamedTemporaryFile creates files readable by their owner only; a spool is for others.
+                os.chmod(temporary.name, self._mode)
+                os.replace(temporary.name, self._directory / name)
+            except BaseException:
+                # A full disk or a failed rename leaves no half-written temp file in the spool.
+                os.unlink(temporary.name)
+                raise
 
 
 def _umask() -> int:

@@ -8,11 +8,14 @@ The keywords are what people call a picture beyond its formal name: 🌧 is "rai
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from server.illustrators import IllustrationError
+
+log = logging.getLogger(__name__)
 
 ENVIRONMENT_VARIABLE = "VOXPRINT_CLDR_ANNOTATIONS"
 DEBIAN_FILE = Path("/usr/share/unicode/cldr/common/annotations/en.xml")
@@ -25,7 +28,7 @@ def annotations_file() -> Path:
     path = Path(chosen) if chosen else DEBIAN_FILE
     if not path.is_file():
         raise IllustrationError(
-            f"the CLDR emoji keywords are not installed at {path}: install the Debian package {DEBIAN_PACKAGE} "
+            f"the CLDR emoji keywords are not installed: install the Debian package {DEBIAN_PACKAGE} "
             f"(apt-get install {DEBIAN_PACKAGE}) or set {ENVIRONMENT_VARIABLE} to CLDR's annotations/en.xml"
         )
     return path
@@ -37,7 +40,8 @@ def keywords() -> dict[str, tuple[str, ...]]:
     try:
         root = ElementTree.parse(annotations_file()).getroot()
     except (OSError, ElementTree.ParseError) as error:
-        raise IllustrationError(f"cannot read the CLDR emoji keywords: {error}") from error
+        log.warning("cannot read the CLDR emoji keywords: %s", error)
+        raise IllustrationError("cannot read the CLDR emoji keywords (the server log says why)") from error
     found = {}
     for annotation in root.iter("annotation"):
         glyph = annotation.get("cp", "").replace(_VARIATION_SELECTOR_16, "")

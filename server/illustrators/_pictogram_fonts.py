@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from server.illustrators import IllustrationError
+
+log = logging.getLogger(__name__)
 
 _FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
 
@@ -33,7 +36,10 @@ class FontSpec:
             path = Path(chosen)
             if path.is_file():
                 return path
-            raise IllustrationError(f"{self.description} font not found at {path}")
+            log.warning("%s font %s does not exist", self.description, path)
+            raise IllustrationError(
+                f"the configured {self.description} font file ({self.environment_variable}) does not exist"
+            )
         if self.usual_path.is_file():
             return self.usual_path
         for root in _FONT_ROOTS:

@@ -143,7 +143,7 @@ def wordnet_directory() -> Path:
     directory = Path(chosen) if chosen else DEBIAN_DIRECTORY
     if not (directory / "index.noun").is_file():
         raise IllustrationError(
-            f"WordNet is not installed at {directory}: install the Debian package {DEBIAN_PACKAGE} "
+            f"WordNet is not installed: install the Debian package {DEBIAN_PACKAGE} "
             f"(apt-get install {DEBIAN_PACKAGE}) or set {ENVIRONMENT_VARIABLE} to a WordNet dict directory"
         )
     return directory

@@ -28,6 +28,7 @@ from server.illustrators._openmoji_art import art_directory, drawable_glyphs, re
 from server.illustrators._pictogram_fonts import DEJAVU_SANS
 from server.illustrators._pictogram_layout import Box, Slot, TextBlock, fit_text, stage_cells
 from server.illustrators._reading import Reading, read
+from server.images import Picture
 
 CANVAS_WIDTH = 768
 CARD_SIZE = (CANVAS_WIDTH, 768)
@@ -102,14 +103,15 @@ class PictogramIllustrator:
         text = _caption_text(transcript)
         return _plan(text, self._read(text, self._art()), self._caption_font())
 
-    def illustrate(self, transcript: str) -> bytes:
+    def illustrate(self, transcript: str) -> Picture:
         text = _caption_text(transcript)
         art = self._art()
         caption_font = self._caption_font()
         image = _render(_plan(text, self._read(text, art), caption_font), art, caption_font)
         encoded = io.BytesIO()
         image.save(encoded, format="PNG")
-        return encoded.getvalue()
+        # The drawing itself goes along with its PNG, so the rasterizer need not decode it again.
+        return Picture(encoded.getvalue(), image)
 
     @staticmethod
     def _read(text: str, art: Path) -> Reading:
