@@ -137,24 +137,30 @@ class Upload:
         self.limit = limit
         self.budget = budget
         self._data = bytearray()
+        # Bytes taken from the budget: the recording's size, whether as chunks or as one copy.
+        self._counted = 0
 
     def __enter__(self) -> Upload:
         return self
 
     def __exit__(self, *exception: object) -> None:
-        self.budget.give_back(len(self._data))
+        self.budget.give_back(self._counted)
         self._data = bytearray()
 
     def add(self, chunk: bytes) -> None:
         if len(self._data) + len(chunk) > self.limit:
             raise TooLarge(f"the recording is larger than the server's limit of {self.limit} bytes")
         self.budget.take(len(chunk))
+        self._counted += len(chunk)
         self._data += chunk
 
     def recording(self) -> bytes:
+        """The whole recording as one ``bytes``; the chunks' buffer is let go, so the upload keeps
+        holding about its size (the budget's count), not twice it."""
         if not self._data:
             raise InvalidRequest("the upload is empty: no audio was sent")
-        return bytes(self._data)
+        whole, self._data = bytes(self._data), bytearray()
+        return whole
 
 
 class Jobs:
