@@ -22,6 +22,9 @@ RECORDING = wav_bytes(2.0)
 CHUNK_BYTES = 16 * 1024
 CANCELLATIONS = 60
 SETTLE_SECONDS = 5.0
+# Longer than any job creation takes (an fsync or two): a cancelled upload's job, if it were made
+# and not taken back, would be there to see by then.
+QUIET_SECONDS = 2.0
 
 
 @pytest.fixture
@@ -51,6 +54,7 @@ def cancel_upload(server, request_id: str, messages_sent: int) -> None:
 def settled(server) -> tuple[list[pb.Job], list[Path]]:
     """The server's jobs and recordings once the cancellations have reached it (a client cancels at
     once, locally; the server hears of it a moment later)."""
+    time.sleep(QUIET_SECONDS)
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
         jobs, files = list(server.stub.ListJobs(pb.ListJobsRequest(page_size=100)).jobs), server.stored_media("audio")
