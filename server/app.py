@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
@@ -13,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
 import rasterizer
-from server.auth import BearerTokenInterceptor, tenants_from_environment
+from server.auth import BearerTokenInterceptor, Tenants, tenants_from_environment
 from server.config import Settings
 from server.events import JobEvents
 from server.events.postgres import PostgresChangeListener
@@ -67,24 +68,36 @@ class VoxprintServer:
         credentials = tls_credentials(settings.tls_cert, settings.tls_key) if settings.tls_cert else None
         if reason := bind_failure(settings.listen):
             raise OSError(f"cannot listen on {settings.listen}: {reason}")
+        # What start opens, closed in reverse by stop, or at once if start fails half-way (a test
+        # or an embedding program that retries must not find the data dir locked by a dead start).
+        self._opened = contextlib.ExitStack()
+        try:
+            return await self._open_and_serve(tenants, credentials)
+        except BaseException:
+            self._opened.close()
+            raise
+
+    async def _open_and_serve(self, tenants: Tenants, credentials: grpc.ServerCredentials | None) -> int:
+        settings = self.settings
         self.replica = Replica(settings.data_dir)
+        self._opened.callback(self.replica.close)
         set_replica(self.replica.id)
         database_url = settings.resolved_database_url
         connection_label = f"voxprint {self.replica.id}"
         self.access = DatabaseAccess(
             open_database(database_url, pool_size=settings.db_pool_size, application_name=connection_label)
         )
+        self._opened.callback(self.access.close)
         self.store = JobStore(self.access)
         self.queue = JobQueue(self.access, self.replica.id, settings.lease_seconds)
         self.metrics = Metrics(queued=self.store.count_queued)
+        self._opened.callback(self.metrics.close)
         media = open_media(settings.media_url, settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
-        self.listener = None
         if self.access.postgres:
-            self.listener = PostgresChangeListener(
-                database_url, connection_label, events, self.store.get_many, job_to_proto
-            )
-            await asyncio.to_thread(self.listener.start)
+            listener = PostgresChangeListener(database_url, connection_label, events, self.store.get_many, job_to_proto)
+            self._opened.callback(listener.stop)
+            await asyncio.to_thread(listener.start)
         pipeline = Pipeline(
             self.queue,
             media,
@@ -176,15 +189,11 @@ class VoxprintServer:
         """Stop taking requests, let running stages finish for up to ``grace`` s, close the store."""
         await self.health.stop()
         await self.server.stop(grace)
-        self.service.close()
+        await asyncio.to_thread(self.service.close)
         finished = await asyncio.to_thread(self.workers.stop, grace)
         if not finished:
             log.warning("stopping with jobs mid-stage; they resume on the next start")
-        if self.listener is not None:
-            await asyncio.to_thread(self.listener.stop)
-        self.metrics.close()
-        self.access.close()
-        self.replica.close()
+        await asyncio.to_thread(self._opened.close)
         log.info("voxprint stopped")
 
     async def wait(self) -> None:

@@ -3,6 +3,7 @@ another server holds, TLS files that do not fit together or are not PEM, a broke
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -10,7 +11,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import peewee
 import pytest
+
+from server.app import VoxprintServer
+from server.replica import Replica
+from tests.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.servers import offline_settings
 
 pytestmark = pytest.mark.slow
 
@@ -116,3 +123,13 @@ def test_a_broken_tokens_file_is_refused_naming_the_line_and_never_the_token(tmp
     line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0"), environment)
 
     assert f"{tokens}, line 2" in line and SECRET not in line
+
+
+def test_a_start_that_fails_half_way_leaves_the_data_dir_free(tmp_path: Path) -> None:
+    unreachable = "postgresql://nobody@127.0.0.1:1/voxprint"
+    settings = offline_settings(tmp_path / "data", database_url=unreachable)
+    server = VoxprintServer(settings, transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    with pytest.raises(peewee.OperationalError):
+        asyncio.run(server.start())
+    # The failed start took the data dir's lock; had it kept it, this would raise DataDirInUse.
+    Replica(tmp_path / "data").close()
