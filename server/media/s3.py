@@ -7,6 +7,7 @@ An S3 PUT, and a completed multipart upload, replace an object whole, so readers
 
 from __future__ import annotations
 
+import errno
 import io
 import tempfile
 from collections.abc import Iterator
@@ -71,8 +72,14 @@ class S3Media:
         name = self._object(key)
         with tempfile.TemporaryDirectory(prefix="voxprint-media-") as directory:
             copy = Path(directory, PurePosixPath(key).name)
-            with self._errors(key), copy.open("wb") as file:
-                self._client.download_fileobj(self.bucket, name, file, Config=_TRANSFER)
+            try:
+                with self._errors(key), copy.open("wb") as file:
+                    self._client.download_fileobj(self.bucket, name, file, Config=_TRANSFER)
+            except OSError as error:
+                # The local side failed (a full temp disk): a storage error like any other.
+                full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+                kind = MediaFull if full else MediaError
+                raise kind(f"cannot copy media {key!r} to local disk: {error.strerror}") from error
             yield copy
 
     def _object(self, key: str) -> str:
