@@ -135,6 +135,14 @@ def _ink_square(root: ElementTree.Element, view_side: float) -> tuple[float, flo
 
 def render(glyph: str, side: int, directory: Path) -> Image.Image:
     """``glyph`` drawn black on white, its ink filling a ``side`` × ``side`` square."""
+    # A copy: the caller may draw on it, and the cached drawing serves the next card too.
+    return _rendered(glyph, side, directory).copy()
+
+
+# Everyday phrases come back to the same few hundred glyphs at the same few sizes; each drawing
+# costs an SVG parse and two cairo renders (the ink probe and the final one).
+@functools.lru_cache(maxsize=512)
+def _rendered(glyph: str, side: int, directory: Path) -> Image.Image:
     path = directory / f"{_file_stem(glyph)}.svg"
     try:
         root = _outline_tree(path.read_bytes())
