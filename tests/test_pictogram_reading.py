@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import pytest
 
 from server.illustrators._curated_words import ACTIONS, SYNONYMS
 from server.illustrators._emoji_index import glyph_named, word_index
-from server.illustrators._reading import MAX_COPIES, MAX_GLYPHS, find_pictograms, read, singular_forms
+from server.illustrators._reading import MAX_COPIES, MAX_GLYPHS, Pictogram, read, singular_forms
+
+
+def find_pictograms(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> list[Pictogram]:
+    """Everything the transcript names that will be drawn: its things, then its action."""
+    return read(transcript, can_draw).pictograms
 
 
 def drawn(transcript: str) -> dict[str, int]:

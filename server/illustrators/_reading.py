@@ -307,8 +307,3 @@ def read(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) 
     for words in _clauses(transcript):
         reader.read_clause(words)
     return reader.reading()
-
-
-def find_pictograms(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> list[Pictogram]:
-    """Everything ``transcript`` names that will be drawn: its things, then its action."""
-    return read(transcript, can_draw).pictograms
