@@ -4,7 +4,6 @@ each backend adds: file durability and permissions, S3 multipart uploads and err
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -58,15 +57,9 @@ def s3_endpoint_checking_credentials(tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 KiB tmpfs: writing more fails with the kernel's own ENOSPC."""
-    mount_point = tmp_path / "tiny-disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs (needs root): {mounted.stderr.decode(errors='replace').strip()}")
-    yield mount_point
-    subprocess.run(["umount", str(mount_point)], check=True)
+def tiny_disk(small_tmpfs: Callable[[str], Path]) -> Path:
+    """A 64 KiB disk."""
+    return small_tmpfs("64k")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import subprocess
 import threading
 import time
 import uuid
@@ -36,15 +35,9 @@ FULL_WHILE_WORKING_SECONDS = 2.0
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs: writing more fails with the kernel's own ENOSPC."""
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_SIZE}", "tmpfs", str(mount_point)])
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs (needs root)")
-    yield mount_point
-    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+def small_disk(small_tmpfs: Callable[[str], Path]) -> Path:
+    """A 16 MiB disk."""
+    return small_tmpfs(DISK_SIZE)
 
 
 @pytest.fixture
