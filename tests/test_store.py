@@ -104,19 +104,27 @@ def test_existing_database_is_upgraded_by_pending_migrations_only(access, job_st
         assert Job.select().count() == 1
 
 
-def test_a_version_1_database_keeps_its_rasters_when_upgraded(tmp_path):
+def old_database(tmp_path, version: int, insert: str, parameters: tuple) -> str:
+    """A SQLite file at schema ``version`` holding one row written with ``insert``; its URL."""
     db = peewee.SqliteDatabase(tmp_path / "old.db")
-    migrate(db, MIGRATIONS[:1])
+    migrate(db, MIGRATIONS[:version])
+    db.execute_sql(insert, parameters)
+    db.close()
+    return f"sqlite:///{tmp_path / 'old.db'}"
+
+
+def test_a_version_1_database_keeps_its_rasters_when_upgraded(tmp_path):
     job_id = uuid.uuid4()
-    db.execute_sql(
+    url = old_database(
+        tmp_path,
+        1,
         "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
         " audio_duration, width, dither, raster, raster_width, raster_height, raster_bytes_per_row, transcriber,"
         " illustrator, timings, created_at, updated_at) VALUES (?, NULL, 'completed', 6, 'a.wav', 'audio/wav',"
         " 'audio/a.wav', 10, 1.0, 8, 'threshold', ?, 8, 1, 1, '', '', '{}', '2026-01-01', '2026-01-01')",
         (job_id.hex, b"\x81"),
     )
-    db.close()
-    access = DatabaseAccess(open_database(f"sqlite:///{tmp_path / 'old.db'}"))
+    access = DatabaseAccess(open_database(url))
     assert JobStore(access).raster_of(job_id) == b"\x81"
     assert "raster" not in {column.name for column in access.db.get_columns("job")}
     access.close()
@@ -274,18 +282,17 @@ def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
 
 
 def test_a_version_2_database_gives_its_jobs_to_the_default_tenant(tmp_path):
-    db = peewee.SqliteDatabase(tmp_path / "old.db")
-    migrate(db, MIGRATIONS[:2])
     job_id = uuid.uuid4()
-    db.execute_sql(
+    url = old_database(
+        tmp_path,
+        2,
         "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
         " audio_duration, width, dither, transcriber, illustrator, timings, created_at, updated_at, attempt)"
         " VALUES (?, 'r-1', 'pending', 1, 'a.wav', 'audio/wav', 'audio/a.wav', 10, 1.0, 8, 'threshold', '', '',"
         " '{}', '2026-01-01', '2026-01-01', 0)",
         (job_id.hex,),
     )
-    db.close()
-    access = DatabaseAccess(open_database(f"sqlite:///{tmp_path / 'old.db'}"))
+    access = DatabaseAccess(open_database(url))
     assert JobStore(access).by_request_id(DEFAULT_TENANT, "r-1").id == job_id
     access.close()
 
