@@ -23,6 +23,7 @@ from pathlib import Path
 
 import grpc
 
+from clients.credentials_file import named_secrets
 from server.method_handlers import Continuation, Request, Response, with_behaviour
 from server.store import DEFAULT_TENANT
 
@@ -76,20 +77,13 @@ def tenants_from_environment(environ: Mapping[str, str] = os.environ) -> Tenants
 def read_tokens_file(path: Path) -> dict[str, str]:
     """token → tenant from a tokens file; a ValueError names the file and line, never a token."""
     try:
-        text = path.read_text()
+        lines = list(named_secrets(path, "a tenant name and its token separated by white space", ValueError))
     except OSError as error:
         raise ValueError(f"cannot read the tokens file {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise ValueError(f"cannot read the tokens file {path}: it is not UTF-8 text") from None
     tokens: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split("#", 1)[0].split()
-        if not fields:
-            continue
-        where = f"{path}, line {number}"
-        if len(fields) != 2:
-            raise ValueError(f"{where}: expected a tenant name and its token separated by white space")
-        tenant, token = fields
+    for where, tenant, token in lines:
         if not _TENANT_NAME.fullmatch(tenant):
             raise ValueError(f"{where}: a tenant name is 1 to 64 letters, digits, '.', '_' or '-'")
         if token in tokens:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clients.credentials_file import named_secrets
 from clients.gateway.protocol import DeviceKeys
 
 MIN_SECRET_BYTES = 16
@@ -23,14 +24,7 @@ class DeviceKeysError(ValueError):
 
 def load_device_keys(path: Path) -> DeviceKeys:
     keys: dict[int, bytes] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        fields = line.split("#", 1)[0].split()
-        if not fields:
-            continue
-        where = f"{path}, line {number}"
-        if len(fields) != 2:
-            raise DeviceKeysError(f"{where}: expected a device id and a secret")
-        device, secret = fields
+    for where, device, secret in named_secrets(path, "a device id and a secret", DeviceKeysError):
         try:
             device_id, key = int(device, 16), bytes.fromhex(secret)
         except ValueError:
