@@ -122,29 +122,36 @@ class _CallCounter(grpc.aio.ServerInterceptor):
         counted = self._streaming if handler.response_streaming else self._unary
         return with_behaviour(handler, counted(behaviour, method))
 
-    def _count(self, method: str, context: Any, unset: grpc.StatusCode) -> None:
-        """Count the call with the code it ended with, or ``unset`` when the handler set none."""
-        self._calls.labels(method, (context.code() or unset).name).inc()
+    @contextmanager
+    def _counting(self, method: str, context: Any) -> Iterator[Callable[[], None]]:
+        """Count the call once it ends, with the code its handler set; when it set none, OK if the
+        handler called the yielded ``succeeded()``, CANCELLED if it was cancelled, else UNKNOWN."""
+        unset = grpc.StatusCode.UNKNOWN
+
+        def succeeded() -> None:
+            nonlocal unset
+            unset = grpc.StatusCode.OK
+
+        try:
+            yield succeeded
+        except asyncio.CancelledError:
+            unset = grpc.StatusCode.CANCELLED
+            raise
+        finally:
+            self._calls.labels(method, (context.code() or unset).name).inc()
 
     def _unary(self, behaviour: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def counted(request: Any, context: Any) -> Any:
-            ended = grpc.StatusCode.UNKNOWN
-            try:
+            with self._counting(method, context) as succeeded:
                 answer = await behaviour(request, context)
-                ended = grpc.StatusCode.OK
+                succeeded()
                 return answer
-            except asyncio.CancelledError:
-                ended = grpc.StatusCode.CANCELLED
-                raise
-            finally:
-                self._count(method, context, ended)
 
         return counted
 
     def _streaming(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
         async def counted(request: Any, context: Any) -> Any:
-            ended = grpc.StatusCode.UNKNOWN
-            try:
+            with self._counting(method, context) as succeeded:
                 answer = behaviour(request, context)
                 if inspect.isawaitable(answer):
                     # A handler that writes with context.write (or only aborts) instead of yielding.
@@ -152,12 +159,7 @@ class _CallCounter(grpc.aio.ServerInterceptor):
                 else:
                     async for message in answer:
                         yield message
-                ended = grpc.StatusCode.OK
-            except asyncio.CancelledError:
-                ended = grpc.StatusCode.CANCELLED
-                raise
-            finally:
-                self._count(method, context, ended)
+                succeeded()
 
         return counted
 
