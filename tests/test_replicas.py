@@ -80,10 +80,16 @@ def test_jobs_submitted_round_robin_are_each_processed_once_and_fetched_from_any
     assert all(stages[(stage, job.id)] == 1 for job in jobs for stage in ("transcribe", "illustrate"))
 
 
+def stuck_drawing(cluster: Replicas, n: int):
+    """Replica "a", alone, holding a job it will never finish drawing; (the replica, the job)."""
+    replica = cluster.start("a", hang="illustrate")
+    job = replica.stub.Submit(submit_requests(recording(n)))
+    until_state(replica.stub, job.id, pb.JOB_STATE_GENERATING_IMAGE)
+    return replica, job
+
+
 def test_a_killed_replicas_job_is_taken_over_once_its_lease_expires(cluster):
-    doomed = cluster.start("a", hang="illustrate")
-    job = doomed.stub.Submit(submit_requests(recording(2)))
-    until_state(doomed.stub, job.id, pb.JOB_STATE_GENERATING_IMAGE)
+    doomed, job = stuck_drawing(cluster, 2)
     survivor = cluster.start("b")
     doomed.kill()
     done = finish(survivor.stub, job.id)
@@ -93,9 +99,7 @@ def test_a_killed_replicas_job_is_taken_over_once_its_lease_expires(cluster):
 
 
 def test_a_restarted_replica_leaves_a_live_replicas_job_alone(cluster):
-    busy = cluster.start("a", hang="illustrate")
-    job = busy.stub.Submit(submit_requests(recording(3)))
-    until_state(busy.stub, job.id, pb.JOB_STATE_GENERATING_IMAGE)
+    _busy, job = stuck_drawing(cluster, 3)
     restarted = cluster.start("b")
     restarted.kill()
     restarted = cluster.start("b")
