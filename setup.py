@@ -1,4 +1,9 @@
-"""Build steps that pyproject.toml cannot express: the Cython kernels and the gRPC stubs.
+"""Build steps that pyproject.toml cannot express: the package layout, the Cython kernels and the gRPC stubs.
+
+Everything installs under one name, ``voxprint``, assembled in ``proto/voxprint``: the contract
+(``v1``) and the vocabulary both sides share (``common``) live there, and ``server``, ``clients``
+and ``rasterizer`` are links to the top-level folders of the same names, so every tool (pip, mypy,
+an IDE, import-linter) sees one ordinary package rooted at ``proto/``.
 
 The stubs are generated into ``proto/voxprint/v1`` (next to the ``.proto``) before the normal
 build, so ``from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc`` works in both a regular
@@ -60,7 +65,7 @@ def _generating_stubs_first(command_class):
 
 extensions = [
     Extension(
-        "rasterizer._kernels",
+        "voxprint.rasterizer._kernels",
         ["rasterizer/_kernels.pyx"],
         include_dirs=[numpy.get_include()],
         # -O3 but no -march=native: wheels built here must run on other x86-64 CPUs.
@@ -70,15 +75,16 @@ extensions = [
 ]
 
 setup(
-    packages=find_packages(include=["server*", "rasterizer*", "clients*"]) + ["voxprint", "voxprint.v1"],
-    package_dir={"voxprint": "proto/voxprint"},
+    # find_packages follows the links in proto/voxprint, so the subpackages of server/ etc. are found.
+    packages=find_packages(str(PROTO_ROOT)),
+    package_dir={"": "proto"},
     package_data={
-        "voxprint.v1": ["*.proto", "*.pyi", "py.typed"],
-        "rasterizer": ["*.pyi", "py.typed"],
-        "clients": ["py.typed"],
+        "voxprint": ["py.typed"],
+        "voxprint.v1": ["*.proto", "*.pyi"],
+        "voxprint.rasterizer": ["*.pyi"],
     },
     # The generated C is a build intermediate; wheels carry the compiled module only.
-    exclude_package_data={"rasterizer": ["*.c"]},
+    exclude_package_data={"voxprint.rasterizer": ["*.c"]},
     ext_modules=cythonize(extensions, language_level=3),
     cmdclass={
         "generate_stubs": GenerateStubs,

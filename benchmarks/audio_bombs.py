@@ -1,6 +1,6 @@
 """Audio bombs: the peak memory growth of a process handling each one, against issue 10's target.
 
-    python benchmarks/audio_bombs.py
+    python -m benchmarks.audio_bombs
 
 Each bomb is handled twice, each time in a fresh child process: as Submit handles an upload
 (``audio.inspect`` with the default 60 s limit) and as a worker's speech-to-text handles a stored
@@ -20,13 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from server import audio  # noqa: E402
-from server.config import Settings  # noqa: E402
-from server.transcribers import TranscriptionError, create_transcriber  # noqa: E402
-from tests.hostile.hostile_audio import BOMBS, MIB, RSS_GROWTH_TARGET, peak_rss, reset_peak_rss  # noqa: E402
+from tests.support.hostile_audio import BOMBS, MIB, RSS_GROWTH_TARGET, peak_rss, reset_peak_rss
+from voxprint.server import audio
+from voxprint.server.config import Settings
+from voxprint.server.transcribers import TranscriptionError, create_transcriber
 
 MAX_SECONDS = Settings().max_audio_seconds
 Handler = Callable[[bytes, Path], object]
@@ -67,7 +64,10 @@ def handle_in_this_process(bomb: str, handler_name: str) -> dict:
 
 def measure_in_child(bomb: str, handler: str) -> dict:
     child = subprocess.run(
-        [sys.executable, __file__, "--child", bomb, handler], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "benchmarks.audio_bombs", "--child", bomb, handler],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(child.stdout)
 

@@ -1,7 +1,7 @@
 """Gateway memory under attack: the peak RSS of a voxprint-gateway process under a sequence-number
 bomb and under a START flood, beside its idle RSS.
 
-    python benchmarks/gateway_hostile.py [--seconds 5]
+    python -m benchmarks.gateway_hostile [--seconds 5]
 
 Each scenario runs against a fresh gateway process (no server behind it, so nothing it assembles
 ever leaves), sent to over loopback from this process for `--seconds`. Memory is the process's
@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from clients.gateway import protocol  # noqa: E402
-from clients.gateway.assembler import RAW_FORMAT, Limits  # noqa: E402
-from clients.gateway.protocol import Audio, AudioFlag, SampleFormat  # noqa: E402
-from tests.gateway_fixtures import GatewayProcess  # noqa: E402
+from tests.support.gateway import GatewayProcess
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.assembler import RAW_FORMAT, Limits
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 
 UNREACHABLE_SERVER = "127.0.0.1:1"
 NO_RATE_LIMIT = ("--rate-limit", "1e12", "--rate-burst", "1e12")

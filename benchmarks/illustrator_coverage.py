@@ -8,7 +8,7 @@ For each phrase below, asks the real illustrator what its picture shows
 
 then, per group, the phrases that missed, so the vocabulary can be improved where it fails.
 
-    python benchmarks/illustrator_coverage.py [--show-all]
+    python -m benchmarks.illustrator_coverage [--show-all]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import argparse
 import sys
 import time
 
-from server.illustrators.pictogram import PictogramIllustrator
+from voxprint.server.illustrators.pictogram import PictogramIllustrator
 
 ANY_TARGET = 0.95
 EVERY_NOUN_TARGET = 0.75

@@ -1,6 +1,6 @@
 """How fast is the rasterizer, next to Pillow and to its own NumPy reference?
 
-    python benchmarks/rasterizer_bench.py [--repeats 300]
+    python -m benchmarks.rasterizer_bench [--repeats 300]
 
 Everything is measured in this one run, on a realistic 384×1536 print (gradients, shapes, text and
 noise) and on a 1024×1024 RGB PNG, and printed as one markdown table for the README: medians,
@@ -26,8 +26,8 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-import rasterizer
-from rasterizer import reference
+from voxprint import rasterizer
+from voxprint.rasterizer import reference
 
 PRINT_SIZE = (384, 1536)  # width, height: a 20 cm strip of 58 mm paper
 PHOTO_SIDE = 1024

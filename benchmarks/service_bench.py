@@ -1,7 +1,7 @@
 """Service benchmark: real voxprint servers on loopback, measured from a second process.
 
-    python benchmarks/service_bench.py [--quick]
-    python benchmarks/service_bench.py --database postgresql://USER@HOST/DB --replicas 1,2,3 [--media-url s3://B/P]
+    python -m benchmarks.service_bench [--quick]
+    python -m benchmarks.service_bench --database postgresql://USER@HOST/DB --replicas 1,2,3 [--media-url s3://B/P]
 
 Servers run in child processes (so their memory can be read from /proc) with the speech and
 image stages replaced by instant ones defined here, so this measures the service — uploads,
@@ -31,14 +31,12 @@ from pathlib import Path
 
 import grpc
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from clients._formats import TERMINAL_STATES  # noqa: E402
-from tests.audio_samples import wav_bytes  # noqa: E402
-from tests.servers import CHANNEL_OPTIONS, submit_requests  # noqa: E402
-from voxprint.v1 import voxprint_pb2 as pb  # noqa: E402
-from voxprint.v1 import voxprint_pb2_grpc  # noqa: E402
+from tests.support import REPOSITORY
+from tests.support.audio import wav_bytes
+from tests.support.servers import CHANNEL_OPTIONS, submit_requests
+from voxprint.clients._formats import TERMINAL_STATES
+from voxprint.v1 import voxprint_pb2 as pb
+from voxprint.v1 import voxprint_pb2_grpc
 
 CHUNK = 256 * 1024
 
@@ -77,8 +75,8 @@ class InstantIllustrator:
 
 def serve(data_dir: Path, stage_delay: float, workers: int, database: str | None, media_url: str | None) -> None:
     """Run one server until SIGTERM, then print its claim statistics as the last line."""
-    from server.app import VoxprintServer
-    from server.config import Settings
+    from voxprint.server.app import VoxprintServer
+    from voxprint.server.config import Settings
 
     async def run() -> None:
         server = VoxprintServer(
@@ -111,11 +109,19 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         self._data = tempfile.TemporaryDirectory(prefix="voxprint-bench-")
-        command = [sys.executable, __file__, "--serve", self._data.name, "--stage-delay", str(self.stage_delay)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.service_bench",
+            "--serve",
+            self._data.name,
+            "--stage-delay",
+            str(self.stage_delay),
+        ]
         command += ["--workers", str(self.workers)]
         command += ["--database", self.database] if self.database else []
         command += ["--media-url", self.media_url] if self.media_url else []
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPOSITORY)
         assert self.process.stdout is not None  # piped just above
         self.target = f"127.0.0.1:{self.process.stdout.readline().strip()}"
         return self

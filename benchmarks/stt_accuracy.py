@@ -1,6 +1,6 @@
 """Speech-to-text accuracy: word error rate and speed of the offline Whisper transcriber.
 
-    nice -n 10 python benchmarks/stt_accuracy.py [--quick] [--models tiny.en,base] [--prompt TEXT] ...
+    nice -n 10 python -m benchmarks.stt_accuracy [--quick] [--models tiny.en,base] [--prompt TEXT] ...
 
 Every phrase of benchmarks/stt_sentences.txt is spoken by synthetic voices: every espeak-ng
 English accent, every espeak-ng voice variant (on American English) and every flite voice.
@@ -17,26 +17,30 @@ clip. "Prompt leaks" counts transcripts holding a word of the picture prompt tha
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import wave
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from server.transcribers.whisper import (  # noqa: E402
+from tests.support.audio import wav_samples
+from tests.support.speech import (
+    CLEAN,
+    PANEL_CONDITIONS,
+    Clip,
+    Condition,
+    Voice,
+    installed_voices,
+    is_panel_voice,
+    normalise,
+    record,
+    word_errors,
+)
+from voxprint.server.transcribers.whisper import (
     BUNDLED_MODEL_NAME,
     PICTURE_PROMPT,
     WhisperSettings,
@@ -44,120 +48,9 @@ from server.transcribers.whisper import (  # noqa: E402
 )
 
 SENTENCES = (Path(__file__).with_name("stt_sentences.txt")).read_text().splitlines()
-ESPEAK_ACCENTS = (
-    "en-us",
-    "en-gb",
-    "en-gb-scotland",
-    "en-gb-x-rp",
-    "en-gb-x-gbclan",
-    "en-gb-x-gbcwmd",
-    "en-029",
-    "en-us-nyc",
-)
-# awb_time is a limited-domain voice: it can only say the time of day.
-FLITE_LIMITED_DOMAIN = {"awb_time"}
-PANEL_VARIANTS = ("m3", "f2", "klatt", "croak", "whisper")
-NORMAL_WPM = 175
-
-
-# -- word error rate ---------------------------------------------------------------------------
-
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-_ONES += " seventeen eighteen nineteen"
-NUMBER_WORDS = dict(enumerate(_ONES.split()))
-
-
-def normalise(text: str) -> list[str]:
-    """Words compared for WER: lower case, no punctuation, hyphens split, small numbers spelled out."""
-    text = re.sub(r"\d+", lambda match: NUMBER_WORDS.get(int(match.group()), match.group()), text.lower())
-    return re.sub(r"[^a-z0-9' ]+", " ", text.replace("-", " ")).replace("'", "").split()
 
 
 PROMPT_WORDS = set(normalise(PICTURE_PROMPT)) - {"a", "an", "with"}
-
-
-def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
-    """Substitutions + deletions + insertions turning ``reference`` into ``hypothesis`` (Levenshtein)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_word in enumerate(reference, 1):
-        current = [i]
-        for j, hyp_word in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
-        previous = current
-    return previous[-1]
-
-
-# -- recordings --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Voice:
-    engine: str  # "espeak-ng" or "flite"
-    name: str
-
-    @property
-    def family(self) -> str:
-        if self.engine == "flite":
-            return "flite voices"
-        return "espeak-ng variants" if "+" in self.name else "espeak-ng accents"
-
-    def command(self, text: str, words_per_minute: int, destination: Path) -> list[str]:
-        if self.engine == "espeak-ng":
-            return ["espeak-ng", "-v", self.name, "-s", str(words_per_minute), "-w", str(destination), text]
-        stretch = NORMAL_WPM / words_per_minute
-        return [
-            "flite",
-            "-voice",
-            self.name,
-            "--setf",
-            f"duration_stretch={stretch:.3f}",
-            "-t",
-            text,
-            "-o",
-            str(destination),
-        ]
-
-
-@dataclass(frozen=True)
-class Condition:
-    name: str
-    words_per_minute: int = NORMAL_WPM
-    sample_rate: int = 16_000
-    snr_db: float | None = None
-
-
-CLEAN = Condition("clean 16 kHz")
-PANEL_CONDITIONS = (
-    Condition("8 kHz", sample_rate=8_000),
-    Condition("44.1 kHz", sample_rate=44_100),
-    Condition("slow 130 wpm", words_per_minute=130),
-    Condition("fast 230 wpm", words_per_minute=230),
-    Condition("pink noise 20 dB SNR", snr_db=20),
-    Condition("pink noise 10 dB SNR", snr_db=10),
-)
-
-
-@dataclass(frozen=True)
-class Clip:
-    voice: Voice
-    sentence: str
-    condition: Condition
-
-
-def installed_voices() -> list[Voice]:
-    variants = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
-    variant_files = [line.split()[-1].removeprefix("!v/") for line in variants.splitlines()[1:]]
-    flite = subprocess.run(["flite", "-lv"], capture_output=True, text=True, check=True).stdout
-    flite_names = flite.split(":", 1)[1].split()
-    return (
-        [Voice("espeak-ng", accent) for accent in ESPEAK_ACCENTS]
-        + [Voice("espeak-ng", f"en-us+{variant}") for variant in variant_files]
-        + [Voice("flite", name) for name in flite_names if name not in FLITE_LIMITED_DOMAIN]
-    )
-
-
-def is_panel_voice(voice: Voice) -> bool:
-    return voice.engine == "flite" or "+" not in voice.name or voice.name.split("+")[1] in PANEL_VARIANTS
 
 
 def plan(voices: Sequence[Voice], conditions: Iterable[Condition]) -> list[Clip]:
@@ -167,59 +60,6 @@ def plan(voices: Sequence[Voice], conditions: Iterable[Condition]) -> list[Clip]
     for condition in conditions:
         clips += [Clip(voice, sentence, condition) for voice, sentence in said.items() if is_panel_voice(voice)]
     return clips
-
-
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    with wave.open(str(path), "rb") as reader:
-        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float64)
-        return samples / 32768, reader.getframerate()
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    with wave.open(str(path), "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-
-
-def pink_noise(length: int, seed: int) -> np.ndarray:
-    """Noise whose power falls 3 dB per octave, like a fan, traffic or a room full of talk."""
-    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(length))
-    spectrum[1:] /= np.sqrt(np.arange(1, len(spectrum)))
-    spectrum[0] = 0
-    return np.fft.irfft(spectrum, length)
-
-
-def add_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    # SNR against the speech's power while speaking, not diluted by the silence around it.
-    speech = samples[np.abs(samples) > 0.02 * np.abs(samples).max()]
-    noise = pink_noise(len(samples), seed)
-    noise *= np.sqrt(np.mean(speech**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
-    return samples + noise
-
-
-def record(clip: Clip, cache: Path) -> Path:
-    """The clip's WAV, made on first use: synthesized, resampled by sox at its best quality, noised."""
-    key = hashlib.sha256(repr(clip).encode()).hexdigest()[:20]
-    path = cache / f"{key}.wav"
-    if path.exists():
-        return path
-    native, resampled = cache / f"{key}.native.wav", cache / f"{key}.rate.wav"
-    subprocess.run(clip.voice.command(clip.sentence, clip.condition.words_per_minute, native), check=True)
-    subprocess.run(
-        # -D: no dither, whose random noise would make every synthesis of a clip slightly different;
-        # -V1: quiet about the odd sample clipped by the filter.
-        ["sox", "-V1", "-D", str(native), "-b", "16", str(resampled), "rate", "-v", str(clip.condition.sample_rate)],
-        check=True,
-    )
-    samples, rate = read_wav(resampled)
-    if clip.condition.snr_db is not None:
-        samples = add_noise(samples, clip.condition.snr_db, seed=int(key[:8], 16))
-    write_wav(path, samples, rate)
-    native.unlink()
-    resampled.unlink()
-    return path
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -244,7 +84,7 @@ def measure(transcriber: WhisperTranscriber, model: str, clips: Sequence[Clip], 
     results = []
     for clip in clips:
         path = record(clip, cache)
-        samples, rate = read_wav(path)
+        samples, rate = wav_samples(path)
         started, cpu_started = time.perf_counter(), time.process_time()
         transcript = transcriber.transcribe(path)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started

@@ -1,6 +1,6 @@
 """Python clients for voxprint: a sync and an asyncio gRPC client, ESC/POS encoding, printers.
 
-from clients import VoxprintClient
+from voxprint.clients import VoxprintClient
 
 with VoxprintClient("127.0.0.1:50051") as client:
     job = client.wait(client.submit("kitchen.wav").id, timeout=60)

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-import rasterizer
+from voxprint import rasterizer
 from voxprint.v1 import voxprint_pb2
 
 from ._formats import JobState, Stage, enum_label

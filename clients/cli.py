@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-import rasterizer
+from voxprint import rasterizer
 from voxprint.v1 import voxprint_pb2
 
 from . import escpos, printers

@@ -1,6 +1,6 @@
 """A simulated voxprint device: what a maker runs before flashing firmware.
 
-    python -m clients.device_sim rec.wav --gateway 127.0.0.1:6384 --preview out.png
+    python -m voxprint.clients.device_sim rec.wav --gateway 127.0.0.1:6384 --preview out.png
 
 It plays a WAV to the gateway exactly as firmware would (docs/udp-protocol.md): paced AUDIO
 datagrams announcing the WAV's own format (or `--rate`/`--mono` to resample/downmix first;
@@ -28,12 +28,12 @@ import av
 import click
 import numpy as np
 
-import rasterizer
-from clients._formats import TERMINAL_STATES, enum_label
-from clients.gateway import protocol
-from clients.gateway.assembler import RAW_FORMAT, AudioFormat
-from clients.gateway.main import parse_address
-from clients.gateway.protocol import (
+from voxprint import rasterizer
+from voxprint.clients._formats import TERMINAL_STATES, enum_label
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.assembler import RAW_FORMAT, AudioFormat
+from voxprint.clients.gateway.main import parse_address
+from voxprint.clients.gateway.protocol import (
     Ack,
     Audio,
     AudioFlag,

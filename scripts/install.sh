@@ -26,4 +26,4 @@ if $with_tests; then
 else
   python -m pip install --quiet -e ".[postgres,s3]"
 fi
-python -c "import rasterizer; print('voxprint installed in $VOXPRINT_VENV; rasterizer:', rasterizer.implementation)"
+python -c "from voxprint import rasterizer; print('voxprint installed in $VOXPRINT_VENV; rasterizer:', rasterizer.implementation)"

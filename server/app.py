@@ -13,26 +13,26 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
-import rasterizer
-from server.auth import BearerTokenInterceptor, Tenants, tenants_from_environment
-from server.config import Settings
-from server.events import JobEvents
-from server.events.postgres import PostgresChangeListener
-from server.health import StorageHealth
-from server.illustrators import Illustrator, create_illustrator
-from server.jobs import Jobs
-from server.logs import set_replica
-from server.media import Media, open_media
-from server.messages import job_to_proto
-from server.metrics import Metrics
-from server.pipeline import Pipeline
-from server.reflection import enable_reflection
-from server.replica import Replica
-from server.service import SERVICE_NAME, VoxprintService
-from server.store import DatabaseAccess, JobQueue, JobStore, open_database
-from server.store.database import redacted
-from server.transcribers import Transcriber, create_transcriber
-from server.workers import WorkerPool
+from voxprint import rasterizer
+from voxprint.server.auth import BearerTokenInterceptor, Tenants, tenants_from_environment
+from voxprint.server.config import Settings
+from voxprint.server.events import JobEvents
+from voxprint.server.events.postgres import PostgresChangeListener
+from voxprint.server.health import StorageHealth
+from voxprint.server.illustrators import Illustrator, create_illustrator
+from voxprint.server.jobs import Jobs
+from voxprint.server.logs import set_replica
+from voxprint.server.media import Media, open_media
+from voxprint.server.messages import job_to_proto
+from voxprint.server.metrics import Metrics
+from voxprint.server.pipeline import Pipeline
+from voxprint.server.reflection import enable_reflection
+from voxprint.server.replica import Replica
+from voxprint.server.service import SERVICE_NAME, VoxprintService
+from voxprint.server.store import DatabaseAccess, JobQueue, JobStore, open_database
+from voxprint.server.store.database import redacted
+from voxprint.server.transcribers import Transcriber, create_transcriber
+from voxprint.server.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 

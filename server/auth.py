@@ -23,9 +23,9 @@ from pathlib import Path
 
 import grpc
 
-from clients.credentials_file import named_secrets
-from server.method_handlers import Continuation, Request, Response, with_behaviour
-from server.store import DEFAULT_TENANT
+from voxprint.clients.credentials_file import named_secrets
+from voxprint.server.method_handlers import Continuation, Request, Response, with_behaviour
+from voxprint.server.store import DEFAULT_TENANT
 
 TOKEN_ENV = "VOXPRINT_AUTH_TOKEN"
 TOKENS_FILE_ENV = "VOXPRINT_AUTH_TOKENS_FILE"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from server.config import Settings
+from voxprint.server.config import Settings
 
 T = TypeVar("T")
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from server.app import tls_credentials
-from server.config import Settings
-from server.illustrators import create_illustrator
-from server.media import open_media
-from server.store.database import connect_database, redacted
-from server.store.migrations import MIGRATIONS, schema_version
-from server.transcribers import create_transcriber
+from voxprint.server.app import tls_credentials
+from voxprint.server.config import Settings
+from voxprint.server.illustrators import create_illustrator
+from voxprint.server.media import open_media
+from voxprint.server.store.database import connect_database, redacted
+from voxprint.server.store.migrations import MIGRATIONS, schema_version
+from voxprint.server.transcribers import create_transcriber
 
 
 @dataclass(frozen=True)

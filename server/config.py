@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import rasterizer
+from voxprint import rasterizer
 
 MIB = 1024 * 1024
 

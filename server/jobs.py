@@ -21,11 +21,11 @@ from pathlib import Path
 
 import peewee
 
-import rasterizer
-from server import audio
-from server.config import Settings
-from server.media import Media, MediaError, MediaFull, MediaMissing
-from server.store import DuplicateRequest, Job, JobStore, NewJob, State, StoreFull
+from voxprint import rasterizer
+from voxprint.server import audio
+from voxprint.server.config import Settings
+from voxprint.server.media import Media, MediaError, MediaFull, MediaMissing
+from voxprint.server.store import DuplicateRequest, Job, JobStore, NewJob, State, StoreFull
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,15 @@ from typing import Any, TypeVar
 import click
 import peewee
 
-from server.app import VoxprintServer
-from server.backends import Option, Registry
-from server.check_config import check_config as run_checks
-from server.config import Settings
-from server.illustrators import ILLUSTRATORS
-from server.logs import configure_logging
-from server.media import MediaError
-from server.replica import DataDirInUse
-from server.transcribers import TRANSCRIBERS
+from voxprint.server.app import VoxprintServer
+from voxprint.server.backends import Option, Registry
+from voxprint.server.check_config import check_config as run_checks
+from voxprint.server.config import Settings
+from voxprint.server.illustrators import ILLUSTRATORS
+from voxprint.server.logs import configure_logging
+from voxprint.server.media import MediaError
+from voxprint.server.replica import DataDirInUse
+from voxprint.server.transcribers import TRANSCRIBERS
 
 STARTUP_ERRORS = (DataDirInUse, MediaError, ValueError, peewee.OperationalError, OSError)
 

@@ -7,9 +7,9 @@ import datetime as dt
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-import rasterizer
-from clients._formats import parse_dither
-from server.store import Job, Stage, State
+from voxprint import rasterizer
+from voxprint.clients._formats import parse_dither
+from voxprint.server.store import Job, Stage, State
 from voxprint.v1 import voxprint_pb2 as pb
 
 STATES = {

@@ -25,7 +25,7 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from server.method_handlers import Continuation, Request, Response, behaviour_of, with_behaviour
+from voxprint.server.method_handlers import Continuation, Request, Response, behaviour_of, with_behaviour
 
 # Stage durations run from milliseconds (rasterizing) to minutes (a slow cloud call).
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)

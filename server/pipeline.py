@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import rasterizer
-from server.illustrators import IllustrationError, Illustrator
-from server.images import BadImage, Picture, as_png
-from server.logs import job_fields
-from server.media import Media, MediaError
-from server.metrics import Metrics
-from server.store import Job, JobQueue, LeaseLost, Stage, State, StoredPicture
-from server.transcribers import Transcriber, TranscriptionError
+from voxprint import rasterizer
+from voxprint.server.illustrators import IllustrationError, Illustrator
+from voxprint.server.images import BadImage, Picture, as_png
+from voxprint.server.logs import job_fields
+from voxprint.server.media import Media, MediaError
+from voxprint.server.metrics import Metrics
+from voxprint.server.store import Job, JobQueue, LeaseLost, Stage, State, StoredPicture
+from voxprint.server.transcribers import Transcriber, TranscriptionError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 
-from clients import backoff
-from server.config import Settings
+from voxprint.clients import backoff
+from voxprint.server.config import Settings
 
 # Retries of the server's calls are logged as the server's, beside the job they delay.
 call_with_retries = functools.partial(backoff.call_with_retries, logger=logging.getLogger(__name__))

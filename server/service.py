@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from clients._formats import TERMINAL_STATES
-from server.auth import Tenants
-from server.events import JobEvents
-from server.jobs import (
+from voxprint.clients._formats import TERMINAL_STATES
+from voxprint.server.auth import Tenants
+from voxprint.server.events import JobEvents
+from voxprint.server.jobs import (
     Busy,
     DataLost,
     Format,
@@ -44,10 +44,10 @@ from server.jobs import (
     TooLarge,
     checked_job_id,
 )
-from server.logs import job_fields
-from server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
-from server.metrics import Metrics
-from server.store import Job
+from voxprint.server.logs import job_fields
+from voxprint.server.messages import DITHERS_FROM_PROTO, STATES_FROM_PROTO, job_to_proto
+from voxprint.server.metrics import Metrics
+from voxprint.server.store import Job
 from voxprint.v1 import voxprint_pb2 as pb
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from server.pipeline import Pipeline
-from server.store import Job, JobQueue, LeaseLost
+from voxprint.server.pipeline import Pipeline
+from voxprint.server.store import Job, JobQueue, LeaseLost
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from clients.gateway.counters import Counters
-from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
+from voxprint.clients.gateway.counters import Counters
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 
 Address = tuple[str, int]
 

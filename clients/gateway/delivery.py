@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from clients import escpos, printers
-from clients.gateway.assembler import Address, SessionKey
-from clients.gateway.counters import Counters
-from clients.gateway.protocol import (
+from voxprint.clients import escpos, printers
+from voxprint.clients.gateway.assembler import Address, SessionKey
+from voxprint.clients.gateway.counters import Counters
+from voxprint.clients.gateway.protocol import (
     MAX_RASTER_PAYLOAD,
     RasterChunk,
     Resend,

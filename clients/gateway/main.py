@@ -26,17 +26,17 @@ from typing import TypeVar
 
 import click
 
-from clients import (
+from voxprint.clients import (
     AsyncVoxprintClient,
     ChannelConfig,
     VoxprintError,
     has_picture,
     is_terminal,
 )
-from clients.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
-from clients.channel import DEFAULT_TARGET
-from clients.gateway import protocol
-from clients.gateway.assembler import (
+from voxprint.clients.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
+from voxprint.clients.channel import DEFAULT_TARGET
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.assembler import (
     RAW_FORMAT,
     Address,
     Assembler,
@@ -44,11 +44,11 @@ from clients.gateway.assembler import (
     Recording,
     SessionKey,
 )
-from clients.gateway.counters import Counters, log_periodically
-from clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
-from clients.gateway.device_keys import DeviceKeysError, load_device_keys
-from clients.gateway.metrics import MetricsServer, Stats
-from clients.gateway.protocol import (
+from voxprint.clients.gateway.counters import Counters, log_periodically
+from voxprint.clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
+from voxprint.clients.gateway.device_keys import DeviceKeysError, load_device_keys
+from voxprint.clients.gateway.metrics import MetricsServer, Stats
+from voxprint.clients.gateway.protocol import (
     Ack,
     Audio,
     DeviceKeys,
@@ -58,9 +58,9 @@ from clients.gateway.protocol import (
     Query,
     Resend,
 )
-from clients.gateway.rate_limit import RateLimit, RateLimiter
-from clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
-from clients.printers import PrinterError
+from voxprint.clients.gateway.rate_limit import RateLimit, RateLimiter
+from voxprint.clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
+from voxprint.clients.printers import PrinterError
 from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger("voxprint.gateway")

@@ -22,7 +22,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from clients.gateway.assembler import Address
+from voxprint.clients.gateway.assembler import Address
 
 PREFIX = "voxprint_gateway"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from clients.gateway.assembler import Address
+from voxprint.clients.gateway.assembler import Address
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import os
 import secrets
 from pathlib import Path
 
-from clients.gateway.assembler import SessionKey
+from voxprint.clients.gateway.assembler import SessionKey
 
 SECRET_FILE = "request-id.key"
 SECRET_BYTES = 32

@@ -6,6 +6,6 @@
   once and hands it to the hub. On SQLite (one replica) the hub alone is the whole bus.
 """
 
-from server.events.hub import JobEvents
+from voxprint.server.events.hub import JobEvents
 
 __all__ = ["JobEvents"]

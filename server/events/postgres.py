@@ -19,9 +19,9 @@ from collections.abc import Callable
 
 import psycopg
 
-from server.events.hub import JobEvents
-from server.store import Job
-from server.store.database import CHANGE_CHANNEL
+from voxprint.server.events.hub import JobEvents
+from voxprint.server.store import Job
+from voxprint.server.store.database import CHANGE_CHANNEL
 from voxprint.v1 import voxprint_pb2
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Protocol
 
 import click
 
-from server.backends import Backend, Option, Registry
-from server.config import Settings
-from server.images import Picture
+from voxprint.server.backends import Backend, Option, Registry
+from voxprint.server.config import Settings
+from voxprint.server.images import Picture
 
 
 class IllustrationError(Exception):
@@ -47,13 +47,13 @@ def create_illustrator(settings: Settings) -> Illustrator:
 
 
 def _pictogram(settings: Settings) -> Illustrator:
-    from server.illustrators.pictogram import PictogramIllustrator
+    from voxprint.server.illustrators.pictogram import PictogramIllustrator
 
     return PictogramIllustrator()
 
 
 def _gemini(settings: Settings) -> Illustrator:
-    from server.illustrators.gemini import GeminiIllustrator
+    from voxprint.server.illustrators.gemini import GeminiIllustrator
 
     return GeminiIllustrator.from_settings(settings)
 

@@ -13,7 +13,7 @@ import os
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from server.illustrators import IllustrationError
+from voxprint.server.illustrators import IllustrationError
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from collections.abc import Iterator, Set
 
 import emoji
 
-from server.illustrators._cldr_annotations import keywords as cldr_keywords
-from server.illustrators._curated_words import SYNONYMS
+from voxprint.server.illustrators._cldr_annotations import keywords as cldr_keywords
+from voxprint.server.illustrators._curated_words import SYNONYMS
 
 _FULLY_QUALIFIED = emoji.STATUS["fully_qualified"]
 _VARIATION_SELECTOR_16 = "\ufe0f"

@@ -25,7 +25,7 @@ from pathlib import Path
 import cairosvg
 from PIL import Image
 
-from server.illustrators import IllustrationError
+from voxprint.server.illustrators import IllustrationError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.illustrators import IllustrationError
+from voxprint.server.illustrators import IllustrationError
 
 log = logging.getLogger(__name__)
 

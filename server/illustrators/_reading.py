@@ -29,9 +29,9 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from server.illustrators._curated_words import ACTIONS, GENERAL_CATEGORIES, MISLEADING_WORDS, SYNONYMS
-from server.illustrators._emoji_index import ALIAS, KEYWORD, glyph_named, word_index
-from server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
+from voxprint.server.illustrators._curated_words import ACTIONS, GENERAL_CATEGORIES, MISLEADING_WORDS, SYNONYMS
+from voxprint.server.illustrators._emoji_index import ALIAS, KEYWORD, glyph_named, word_index
+from voxprint.server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
 
 MAX_COPIES = 6
 """Most copies of one pictogram drawn, however large the spoken number ("a million stars")."""

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.illustrators import IllustrationError
+from voxprint.server.illustrators import IllustrationError
 
 ENVIRONMENT_VARIABLE = "VOXPRINT_WORDNET_DIR"
 DEBIAN_DIRECTORY = Path("/usr/share/wordnet")

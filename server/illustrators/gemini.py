@@ -24,12 +24,12 @@ import pydantic
 from google import genai
 from google.genai import errors, types
 
-from server.config import Settings
-from server.illustrators import IllustrationError, google_api_key
-from server.illustrators.prompt import PromptTemplate
-from server.images import BadImage, Picture, as_png
-from server.retry import Backoff
-from server.vendor_text import quote_vendor_text
+from voxprint.server.config import Settings
+from voxprint.server.illustrators import IllustrationError, google_api_key
+from voxprint.server.illustrators.prompt import PromptTemplate
+from voxprint.server.images import BadImage, Picture, as_png
+from voxprint.server.retry import Backoff
+from voxprint.server.vendor_text import quote_vendor_text
 
 # Where the SDK sends requests when no base URL is configured; named in errors.
 SDK_DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"

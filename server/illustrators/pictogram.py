@@ -23,12 +23,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from server.illustrators import IllustrationError
-from server.illustrators._openmoji_art import art_directory, drawable_glyphs, render
-from server.illustrators._pictogram_fonts import DEJAVU_SANS
-from server.illustrators._pictogram_layout import Box, Slot, TextBlock, fit_text, stage_cells
-from server.illustrators._reading import Reading, read
-from server.images import Picture
+from voxprint.server.illustrators import IllustrationError
+from voxprint.server.illustrators._openmoji_art import art_directory, drawable_glyphs, render
+from voxprint.server.illustrators._pictogram_fonts import DEJAVU_SANS
+from voxprint.server.illustrators._pictogram_layout import Box, Slot, TextBlock, fit_text, stage_cells
+from voxprint.server.illustrators._reading import Reading, read
+from voxprint.server.images import Picture
 
 CANVAS_WIDTH = 768
 CARD_SIZE = (CANVAS_WIDTH, 768)

@@ -10,8 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from server.media.interface import Media, MediaError, MediaFull, MediaMissing, check_key
-from server.media.local import LocalMedia
+from voxprint.server.media.interface import Media, MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.media.local import LocalMedia
 
 __all__ = ["LocalMedia", "Media", "MediaError", "MediaFull", "MediaMissing", "open_media"]
 
@@ -43,7 +43,7 @@ def _open_s3(bucket: str, prefix: str) -> Media:
         check_key(prefix)
     try:
         # boto3 is the optional 's3' extra, so it is imported only by those who store media in S3.
-        from server.media.s3 import S3Media
+        from voxprint.server.media.s3 import S3Media
     except ImportError as error:
         raise MediaError("s3:// media need boto3: pip install 'voxprint[s3]'") from error
     return S3Media(bucket, prefix)

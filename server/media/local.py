@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.media.interface import MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.media.interface import MediaError, MediaFull, MediaMissing, check_key
 
 # Temporary files start with this; they never outlive the write that made them.
 PARTIAL_PREFIX = ".partial-"

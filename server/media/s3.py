@@ -19,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from server.media.interface import MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.media.interface import MediaError, MediaFull, MediaMissing, check_key
 
 # Above this, uploads go in parts: a failed part is retried alone instead of the whole object.
 MULTIPART_THRESHOLD = 8 * 1024 * 1024

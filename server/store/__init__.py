@@ -9,10 +9,10 @@
 Media (recordings, pictures) are not here: see ``server.media``. Live change events: ``server.events``.
 """
 
-from server.store.database import DatabaseAccess, open_database
-from server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
-from server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, RasterShape, Stage, State, StoredPicture
-from server.store.queue import JobQueue, LeaseLost
+from voxprint.server.store.database import DatabaseAccess, open_database
+from voxprint.server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
+from voxprint.server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, RasterShape, Stage, State, StoredPicture
+from voxprint.server.store.queue import JobQueue, LeaseLost
 
 __all__ = [
     "DEFAULT_TENANT",

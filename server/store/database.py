@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
-from server.store.migrations import migrate
-from server.store.models import database
+from voxprint.server.store.migrations import migrate
+from voxprint.server.store.models import database
 
 DEFAULT_POOL_SIZE = 8
 # How long a thread waits for a pooled connection before the call fails.

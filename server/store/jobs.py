@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 
 import peewee
 
-from server.store.database import DatabaseAccess
-from server.store.models import DEFAULT_TENANT, UNFINISHED, Job, RasterData, State, utcnow
+from voxprint.server.store.database import DatabaseAccess
+from voxprint.server.store.models import DEFAULT_TENANT, UNFINISHED, Job, RasterData, State, utcnow
 
 # PostgreSQL's SQLSTATE for "disk full" (class 53, insufficient resources).
 _POSTGRES_DISK_FULL = "53100"

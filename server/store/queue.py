@@ -23,8 +23,8 @@ from typing import Any
 
 import peewee
 
-from server.store.database import DatabaseAccess, announce_change
-from server.store.models import UNFINISHED, Job, RasterData, utcnow
+from voxprint.server.store.database import DatabaseAccess, announce_change
+from voxprint.server.store.models import UNFINISHED, Job, RasterData, utcnow
 
 DEFAULT_LEASE_SECONDS = 30.0
 

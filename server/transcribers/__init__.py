@@ -18,8 +18,8 @@ from typing import Protocol
 
 import click
 
-from server.backends import Backend, Option, Registry
-from server.config import Settings
+from voxprint.server.backends import Backend, Option, Registry
+from voxprint.server.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ TRANSCRIBERS: Registry[Transcriber] = Registry("transcriber", title="Speech-to-t
 
 
 def create_transcriber(settings: Settings) -> Transcriber:
-    from server.transcribers.speech_gate import SpeechGate
+    from voxprint.server.transcribers.speech_gate import SpeechGate
 
     return SpeechGate(TRANSCRIBERS.create(settings), max_seconds=settings.max_audio_seconds)
 
@@ -50,13 +50,13 @@ def create_transcriber(settings: Settings) -> Transcriber:
 
 
 def _whisper(settings: Settings) -> Transcriber:
-    from server.transcribers.whisper import WhisperTranscriber
+    from voxprint.server.transcribers.whisper import WhisperTranscriber
 
     return WhisperTranscriber(settings.whisper_model)
 
 
 def _assemblyai(settings: Settings) -> Transcriber:
-    from server.transcribers.assemblyai import AssemblyAITranscriber
+    from voxprint.server.transcribers.assemblyai import AssemblyAITranscriber
 
     return AssemblyAITranscriber.from_settings(settings)
 

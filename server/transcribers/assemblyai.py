@@ -26,10 +26,10 @@ from typing import TypeVar
 import assemblyai as aai
 import httpx
 
-from server.config import Settings
-from server.retry import Backoff, call_with_retries
-from server.transcribers import TranscriptionError
-from server.vendor_text import quote_vendor_text
+from voxprint.server.config import Settings
+from voxprint.server.retry import Backoff, call_with_retries
+from voxprint.server.transcribers import TranscriptionError
+from voxprint.server.vendor_text import quote_vendor_text
 
 API_KEY_VARIABLE = "ASSEMBLYAI_API_KEY"
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from server import audio
-from server.transcribers import Transcriber, TranscriptionError
+from voxprint.server import audio
+from voxprint.server.transcribers import Transcriber, TranscriptionError
 
 # Silero VAD's native rate, and what faster-whisper resamples every recording to.
 VAD_SAMPLE_RATE = 16_000

@@ -24,7 +24,7 @@ import av.filter
 import numpy as np
 from faster_whisper import WhisperModel
 
-from server.transcribers import TranscriptionError
+from voxprint.server.transcribers import TranscriptionError
 
 BUNDLED_MODEL_NAME = "tiny.en"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from server.config import Settings
-from server.transcribers import TranscriptionError, create_transcriber
-from tests.hostile.hostile_audio import BOMBS, RSS_GROWTH_TARGET, peak_rss, reset_peak_rss, write
-from tests.servers import submit_requests
+from tests.support.hostile_audio import BOMBS, RSS_GROWTH_TARGET, peak_rss, reset_peak_rss, write
+from tests.support.servers import submit_requests
+from voxprint.server.config import Settings
+from voxprint.server.transcribers import TranscriptionError, create_transcriber
 
 pytestmark = pytest.mark.slow
 

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.audio import InvalidAudio, inspect, read_samples
-from tests.audio_samples import encoded_bytes, wav_bytes
-from tests.hostile.hostile_audio import (
+from tests.support.audio import encoded_bytes, wav_bytes
+from tests.support.hostile_audio import (
     RSS_GROWTH_TARGET,
     flac_of_one_frame_repeated,
     peak_rss,
     reset_peak_rss,
     wav_with_lying_list_chunk,
 )
+from voxprint.server.audio import InvalidAudio, inspect, read_samples
 
 pytestmark = pytest.mark.slow
 

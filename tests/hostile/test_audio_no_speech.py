@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.hostile_audio import low_noise_wav, silence_wav
-from tests.servers import submit_requests, watch_events
+from tests.support.hostile_audio import low_noise_wav, silence_wav
+from tests.support.servers import submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2 as pb
 
 pytestmark = [

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from clients.device_sim import SimulatedDevice, read_wav
-from tests.audio_samples import wav_bytes
-from tests.gateway_fixtures import running_gateway
+from tests.support.audio import wav_bytes
+from tests.support.gateway import running_gateway
+from voxprint.clients.device_sim import SimulatedDevice, read_wav
 
 DEVICE = 0x0123456789ABCDEF
 SECRET = bytes.fromhex("8d1f0c6a2b9e4f7780aa5c31d2e9b046")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from clients.gateway import protocol
-from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
-from tests.gateway_fixtures import GatewayProcess, Metrics, part
+from tests.support.gateway import GatewayProcess, Metrics, part
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 
 UNREACHABLE_SERVER = "127.0.0.1:1"
 # Far below the ~2 GiB one bomb cost before sequence numbers were bounded, and far above noise.

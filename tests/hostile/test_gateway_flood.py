@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from clients.device_sim import SimulatedDevice, read_wav
-from clients.gateway import protocol
-from clients.gateway.protocol import Audio, AudioFlag, SampleFormat
-from tests.gateway_fixtures import GatewayProcess
+from tests.support.gateway import GatewayProcess
+from voxprint.clients.device_sim import SimulatedDevice, read_wav
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, SampleFormat
 from voxprint.v1 import voxprint_pb2
 
 FLOOD_SESSIONS = 200

@@ -7,10 +7,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clients.gateway import protocol
-from clients.gateway.assembler import Assembler, Limits
-from clients.gateway.counters import Counters
-from clients.gateway.protocol import Audio, AudioFlag, Option, ProtocolError, SampleFormat
+from voxprint.clients.gateway import protocol
+from voxprint.clients.gateway.assembler import Assembler, Limits
+from voxprint.clients.gateway.counters import Counters
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, Option, ProtocolError, SampleFormat
 
 DEVICE = 0x0123456789ABCDEF
 KEYS = {DEVICE: bytes(range(32))}

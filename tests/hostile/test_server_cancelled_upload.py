@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.audio_samples import wav_bytes
-from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.servers import submit_requests
+from tests.support.audio import wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.servers import submit_requests
 from voxprint.v1 import voxprint_pb2 as pb
 
 pytestmark = pytest.mark.slow

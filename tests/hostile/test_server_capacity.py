@@ -9,11 +9,11 @@ import threading
 import grpc
 import pytest
 
-import server.jobs
-import server.service
-from tests.audio_samples import wav_bytes
-from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.servers import submit_requests
+from tests.support.audio import wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.servers import submit_requests
+from voxprint.server import jobs as server_jobs
+from voxprint.server import service as server_service
 from voxprint.v1 import voxprint_pb2 as pb
 
 RECORDING = wav_bytes(1.0)  # 32 KB
@@ -29,8 +29,8 @@ def gate() -> threading.Event:
 @pytest.fixture
 def small_server(server_factory, monkeypatch, gate):
     """A server with an upload budget for one recording and room for two Watch streams."""
-    monkeypatch.setattr(server.jobs, "UPLOADS_IN_MEMORY_BYTES", UPLOAD_BUDGET)
-    monkeypatch.setattr(server.service, "MAX_WATCH_STREAMS", WATCH_STREAMS)
+    monkeypatch.setattr(server_jobs, "UPLOADS_IN_MEMORY_BYTES", UPLOAD_BUDGET)
+    monkeypatch.setattr(server_service, "MAX_WATCH_STREAMS", WATCH_STREAMS)
     yield server_factory(transcriber=ScriptedTranscriber(gate=gate), illustrator=ScriptedIllustrator())
     gate.set()
 

@@ -17,11 +17,11 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from server.media.local import PARTIAL_PREFIX
-from tests.audio_samples import wav_bytes
-from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.replicas import ReplicaProcess
-from tests.servers import submit_requests, watch_events
+from tests.support.audio import wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.replicas import ReplicaProcess
+from tests.support.servers import submit_requests, watch_events
+from voxprint.server.media.local import PARTIAL_PREFIX
 from voxprint.v1 import voxprint_pb2 as pb
 
 pytestmark = pytest.mark.slow

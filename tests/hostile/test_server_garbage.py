@@ -10,13 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import server as server_package
-from server.app import MAX_METADATA_BYTES
-from tests.audio_samples import wav_bytes
-from tests.backends import ScriptedIllustrator, ScriptedTranscriber
+import voxprint.server as server_package
+from tests.support.audio import wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from voxprint.server.app import MAX_METADATA_BYTES
 from voxprint.v1 import voxprint_pb2 as pb
 
-SOURCE_ROOT = Path(server_package.__file__).parent.parent
+# The checkout (or site-packages): a path under it in an answer would show where the server runs from.
+SOURCE_ROOT = Path(server_package.__file__).resolve().parents[1]
 UNARY_METHODS = ["GetJob", "Fetch", "ListJobs", "Watch"]
 # Field 1 (job_id, a string) holding bytes that are not UTF-8.
 JOB_ID_NOT_UTF8 = b"\x0a\x02\xff\xfe"

@@ -14,10 +14,10 @@ from pathlib import Path
 import peewee
 import pytest
 
-from server.app import VoxprintServer
-from server.replica import Replica
-from tests.backends import ScriptedIllustrator, ScriptedTranscriber
-from tests.servers import offline_settings
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.servers import offline_settings
+from voxprint.server.app import VoxprintServer
+from voxprint.server.replica import Replica
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ START_SECONDS = 30
 
 
 def server_command(data_dir: Path, *arguments: str) -> list[str]:
-    return [sys.executable, "-m", "server.main", "--data-dir", str(data_dir), *arguments]
+    return [sys.executable, "-m", "voxprint.server.main", "--data-dir", str(data_dir), *arguments]
 
 
 def offline_environment(**extra: str) -> dict[str, str]:

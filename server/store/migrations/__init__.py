@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import peewee
 from playhouse.migrate import SchemaMigrator
 
-from server.store.migrations import m001_create_job, m002_claims_with_leases, m003_tenants
+from voxprint.server.store.migrations import m001_create_job, m002_claims_with_leases, m003_tenants
 
 Migration = Callable[[peewee.Database, SchemaMigrator], None]
 

@@ -1,0 +1,80 @@
+"""The device simulator plays any WAV the server accepts, converting what a device would not
+send to 16-bit PCM, and refuses anything else with one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.audio import encoded_bytes, tone, wav_bytes
+from voxprint.clients.device_sim import read_wav
+from voxprint.clients.gateway.assembler import AudioFormat
+from voxprint.clients.gateway.protocol import SampleFormat
+
+RATE = 16_000
+SECONDS = 0.5
+
+
+def simulator(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voxprint.clients.device_sim", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def samples(data: bytes, fmt: AudioFormat) -> np.ndarray:
+    """The first channel as floats in [-1, 1]."""
+    if fmt.sample_format is SampleFormat.U8:
+        interleaved = (np.frombuffer(data, np.uint8).astype(float) - 128) / 128
+    else:
+        interleaved = np.frombuffer(data, "<i2") / 32768
+    return interleaved[:: fmt.channels]
+
+
+@pytest.mark.parametrize("codec", ["pcm_mulaw", "pcm_alaw", "pcm_f32le", "pcm_f64le"])
+def test_a_wav_a_device_would_not_send_becomes_16_bit_pcm_of_the_same_sound(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / f"{codec}.wav"
+    path.write_bytes(encoded_bytes("wav", codec, SECONDS, RATE))
+    pcm = read_wav(path)
+    assert pcm.format == AudioFormat(RATE, 1, SampleFormat.S16LE)
+    assert np.abs(samples(pcm.data, pcm.format) - tone(SECONDS, RATE)).max() < 0.03
+
+
+@pytest.mark.parametrize(("channels", "width", "encoding"), [(1, 1, SampleFormat.U8), (2, 2, SampleFormat.S16LE)])
+def test_integer_pcm_is_sent_as_it_is(tmp_path: Path, channels: int, width: int, encoding: SampleFormat) -> None:
+    path = tmp_path / "pcm.wav"
+    path.write_bytes(wav_bytes(SECONDS, rate=RATE, channels=channels, sample_width=width))
+    pcm = read_wav(path)
+    assert pcm.format == AudioFormat(RATE, channels, encoding)
+    assert np.abs(samples(pcm.data, pcm.format) - tone(SECONDS, RATE)).max() < 0.02
+
+
+def test_an_unsupported_wav_format_is_refused_in_one_line_naming_it(tmp_path: Path) -> None:
+    wav = bytearray(wav_bytes(SECONDS))
+    fmt_chunk = wav.index(b"fmt ")
+    wav[fmt_chunk + 8 : fmt_chunk + 10] = (0xBEEF).to_bytes(2, "little")  # no codec has this tag
+    path = tmp_path / "beef.wav"
+    path.write_bytes(bytes(wav))
+    refused = simulator(str(path), "--gateway", "127.0.0.1:9")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"Error: beef.wav: unsupported audio format (unknown format: {0xBEEF})"
+    ]
+
+
+def test_a_file_that_is_not_audio_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("shopping list\n")
+    refused = simulator(str(path), "--gateway", "127.0.0.1:9")
+    assert refused.returncode == 1
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("Error: notes.wav: not a readable recording")
+
+
+def test_help_shows_no_python_internals() -> None:
+    shown = simulator("--help")
+    assert shown.returncode == 0 and "--device-key HEX" in shown.stdout
+    assert "<LAMBDA>" not in shown.stdout and "<function" not in shown.stdout

@@ -1,0 +1,170 @@
+"""Specification of tenants: a tokens file gives each tenant its own token, and a tenant sees only its
+own jobs — another tenant's job is not there, on every RPC."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+import pytest
+
+from tests.support.audio import wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.servers import submit_requests
+from voxprint.server.auth import read_tokens_file, tenants_from_environment
+from voxprint.v1 import voxprint_pb2 as pb
+
+KITCHEN_TOKEN = "kitchen-token-6f1c0a9e4b2d4e8f"
+WORKSHOP_TOKEN = "workshop-token-0b9e7d5c3a1f4e2d"
+SINGLE_TOKEN = "single-token-9a7c3b1d5e0f2a48"
+TOKENS_FILE = f"""# tenant   token
+kitchen    {KITCHEN_TOKEN}
+workshop   {WORKSHOP_TOKEN}   # the shed
+"""
+
+
+def bearer(token: str) -> list[tuple[str, str]]:
+    return [("authorization", f"Bearer {token}")]
+
+
+KITCHEN, WORKSHOP, SINGLE = bearer(KITCHEN_TOKEN), bearer(WORKSHOP_TOKEN), bearer(SINGLE_TOKEN)
+
+
+@pytest.fixture
+def tokens_file(tmp_path):
+    path = tmp_path / "tokens"
+    path.write_text(TOKENS_FILE)
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared(request, server_factory, monkeypatch, tokens_file):
+    """A server for the kitchen and the workshop tenants, and the single token's default tenant."""
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKENS_FILE", str(tokens_file))
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", SINGLE_TOKEN)
+    database = {"database_url": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator(), **database)
+
+
+def submit(server, metadata, request_id: str = "") -> pb.Job:
+    return server.stub.Submit(submit_requests(wav_bytes(), request_id=request_id), metadata=metadata, timeout=30)
+
+
+def finished(server, job_id: str, metadata) -> pb.Job:
+    return list(server.stub.Watch(pb.WatchRequest(job_id=job_id), metadata=metadata, timeout=30))[-1].job
+
+
+def code_of(call) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as refused:
+        call()
+    return refused.value.code()
+
+
+def test_a_tenant_reads_its_own_job(shared):
+    job = submit(shared, KITCHEN)
+
+    assert shared.stub.GetJob(pb.GetJobRequest(job_id=job.id), metadata=KITCHEN).id == job.id
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda stub, job_id: stub.GetJob(pb.GetJobRequest(job_id=job_id), metadata=WORKSHOP),
+        lambda stub, job_id: list(stub.Watch(pb.WatchRequest(job_id=job_id), metadata=WORKSHOP, timeout=10)),
+        lambda stub, job_id: stub.Fetch(pb.FetchRequest(job_id=job_id, format=pb.FORMAT_PNG), metadata=WORKSHOP),
+        lambda stub, job_id: stub.Fetch(pb.FetchRequest(job_id=job_id, format=pb.FORMAT_RAW), metadata=WORKSHOP),
+    ],
+    ids=["GetJob", "Watch", "Fetch-png", "Fetch-raw"],
+)
+def test_another_tenants_job_is_not_found(shared, call):
+    job = submit(shared, KITCHEN)
+    finished(shared, job.id, KITCHEN)
+
+    assert code_of(lambda: call(shared.stub, job.id)) == grpc.StatusCode.NOT_FOUND
+
+
+def test_list_jobs_shows_only_the_callers_own(shared):
+    kitchen_job = submit(shared, KITCHEN)
+    submit(shared, WORKSHOP)
+    submit(shared, SINGLE)
+
+    assert [job.id for job in shared.stub.ListJobs(pb.ListJobsRequest(), metadata=KITCHEN).jobs] == [kitchen_job.id]
+
+
+def test_request_ids_are_scoped_per_tenant(shared):
+    kitchen_job = submit(shared, KITCHEN, request_id="press-1")
+    workshop_job = submit(shared, WORKSHOP, request_id="press-1")
+
+    assert kitchen_job.id != workshop_job.id
+    assert submit(shared, KITCHEN, request_id="press-1").id == kitchen_job.id
+
+
+def test_the_single_token_keeps_working_beside_the_file(shared):
+    job = submit(shared, SINGLE)
+
+    assert shared.stub.GetJob(pb.GetJobRequest(job_id=job.id), metadata=SINGLE).id == job.id
+
+
+def test_a_token_not_in_the_file_is_unauthenticated(shared):
+    call = lambda: shared.stub.ListJobs(pb.ListJobsRequest(), metadata=bearer("guess"))  # noqa: E731
+
+    assert code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_jobs_of_a_server_without_tokens_stay_visible_once_the_single_token_is_set(
+    server_factory, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("VOXPRINT_AUTH_TOKEN", raising=False)
+    open_server = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    job = submit(open_server, None)
+    open_server.stop()
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", SINGLE_TOKEN)
+    guarded = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+
+    assert guarded.stub.GetJob(pb.GetJobRequest(job_id=job.id), metadata=SINGLE).id == job.id
+
+
+def test_no_token_is_ever_logged(shared, caplog):
+    caplog.set_level(logging.DEBUG)
+    job = submit(shared, KITCHEN)
+    finished(shared, job.id, KITCHEN)
+    code_of(lambda: shared.stub.ListJobs(pb.ListJobsRequest(), metadata=bearer("guess")))
+
+    assert caplog.text and not any(token in caplog.text for token in (KITCHEN_TOKEN, WORKSHOP_TOKEN, SINGLE_TOKEN))
+
+
+def test_the_tokens_file_maps_each_token_to_its_tenant(tokens_file):
+    assert read_tokens_file(tokens_file) == {KITCHEN_TOKEN: "kitchen", WORKSHOP_TOKEN: "workshop"}
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("kitchen\n", "line 1: expected a tenant name and its token"),
+        ("kitchen a b\n", "line 1: expected a tenant name and its token"),
+        ("kit/chen secret-token\n", "line 1: a tenant name is"),
+        ("a same-token\nb same-token\n", "line 2: this token is already given to tenant 'a'"),
+        ("# nobody\n", "names no tenant"),
+    ],
+)
+def test_a_bad_tokens_file_is_refused_naming_the_file_and_line_never_a_token(tmp_path, text, problem):
+    path = tmp_path / "tokens"
+    path.write_text(text)
+    with pytest.raises(ValueError) as refused:
+        read_tokens_file(path)
+
+    assert problem in str(refused.value) and str(path) in str(refused.value)
+    assert "same-token" not in str(refused.value) and "secret-token" not in str(refused.value)
+
+
+def test_a_missing_tokens_file_is_refused_naming_it(tmp_path):
+    with pytest.raises(ValueError, match=f"cannot read the tokens file {tmp_path / 'absent'}: No such file"):
+        tenants_from_environment({"VOXPRINT_AUTH_TOKENS_FILE": str(tmp_path / "absent")})
+
+
+def test_the_single_token_may_not_also_be_a_tenants_token(tokens_file):
+    environment = {"VOXPRINT_AUTH_TOKENS_FILE": str(tokens_file), "VOXPRINT_AUTH_TOKEN": KITCHEN_TOKEN}
+    with pytest.raises(ValueError, match="give each tenant its own") as refused:
+        tenants_from_environment(environment)
+
+    assert KITCHEN_TOKEN not in str(refused.value)
