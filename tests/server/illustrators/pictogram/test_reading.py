@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 
 import pytest
 
-from voxprint.server.illustrators._curated_words import ACTIONS, SYNONYMS
-from voxprint.server.illustrators._emoji_index import glyph_named, word_index
-from voxprint.server.illustrators._reading import MAX_COPIES, MAX_GLYPHS, Pictogram, read, singular_forms
+from voxprint.server.illustrators.pictogram.emoji_index import glyph_named
+from voxprint.server.illustrators.pictogram.reading import MAX_COPIES, MAX_GLYPHS, Pictogram, read, singular_forms
+from voxprint.server.illustrators.pictogram.vocabulary import ACTIONS
 
 
 def find_pictograms(transcript: str, can_draw: Callable[[str], bool] = lambda glyph: True) -> list[Pictogram]:
@@ -187,26 +186,3 @@ def test_a_glyph_that_cannot_be_drawn_gives_way_to_the_next_candidate() -> None:
     fallback = find_pictograms("dog", can_draw=lambda candidate: candidate != best)
     assert fallback and fallback[0].glyph != best
     assert find_pictograms("dog", can_draw=lambda candidate: False) == []
-
-
-# --- The vocabulary -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("word", "name"), sorted(SYNONYMS.items()))
-def test_curated_synonyms_draw_the_emoji_they_name(word: str, name: str) -> None:
-    assert drawn(f"the {word}")[glyph_named(name)] == 1
-
-
-@pytest.mark.parametrize("name", sorted(set(ACTIONS.values())))
-def test_every_action_names_a_single_emoji(name: str) -> None:
-    assert glyph_named(name)
-
-
-def test_the_index_holds_only_single_plain_pictures() -> None:
-    glyphs = {candidate for candidates in word_index().values() for candidate, _ in candidates}
-    assert glyphs
-    for candidate in glyphs:
-        assert len(candidate) == 1
-        assert unicodedata.category(candidate) != "Sk", "skin-tone modifier"
-        assert not 0x1F1E6 <= ord(candidate) <= 0x1F1FF, "regional indicator (flag half)"
-        assert "SQUARED" not in unicodedata.name(candidate, ""), "lettering in a box"

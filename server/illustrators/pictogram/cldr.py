@@ -23,7 +23,7 @@ DEBIAN_PACKAGE = "unicode-cldr-core"
 _VARIATION_SELECTOR_16 = "\ufe0f"
 
 
-def annotations_file() -> Path:
+def _annotations_file() -> Path:
     chosen = os.environ.get(ENVIRONMENT_VARIABLE)
     path = Path(chosen) if chosen else DEBIAN_FILE
     if not path.is_file():
@@ -38,7 +38,7 @@ def annotations_file() -> Path:
 def keywords() -> dict[str, tuple[str, ...]]:
     """Single-code-point emoji → its lower-case English keywords, in CLDR's order."""
     try:
-        root = ElementTree.parse(annotations_file()).getroot()
+        root = ElementTree.parse(_annotations_file()).getroot()
     except (OSError, ElementTree.ParseError) as error:
         log.warning("cannot read the CLDR emoji keywords: %s", error)
         raise IllustrationError("cannot read the CLDR emoji keywords (the server log says why)") from error

@@ -1,7 +1,12 @@
-"""The hand-made part of the pictogram vocabulary: what the emoji names, CLDR keywords and
-WordNet together get wrong or miss for everyday speech.
+"""Every hand-made word list of the pictogram illustrator, in one place.
 
-Values are emoji names as the ``emoji`` package spells them (``:name:`` without the colons).
+Two kinds: what the emoji names, CLDR keywords and WordNet together get wrong or miss for everyday
+speech (:data:`SYNONYMS`, :data:`ACTIONS`, :data:`MISLEADING_WORDS`, :data:`GENERAL_CATEGORIES`),
+and the few closed classes of English that reading a transcript without a tagger leans on
+(:data:`STOP_WORDS`, :data:`DETERMINERS`, :data:`VERB_CUES`, :data:`NUMBER_WORDS`).
+
+Words are lower case, as a transcript is read. Emoji are named as the ``emoji`` package spells
+them (``:name:`` without the colons).
 """
 
 from __future__ import annotations
@@ -286,3 +291,45 @@ GENERAL_CATEGORIES = frozenset(
 )
 """WordNet categories too general to picture what is below them: a barn is a "structure", and
 🚧 (construction) is no picture of a barn."""
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each else even ever
+    every few for from further get gets got had has have having he her here hers herself him
+    himself his how i if in into is it its itself just let lets like made make many me might more
+    most much must my myself near no nor not now of off oh ok okay on once only or other our ours
+    ourselves out over own please quite really said same say says see she should so some such
+    than that the their theirs them themselves then there these they this those through to too
+    under until up upon us very want wants was we well were what when where which while who whom
+    why will with would yeah yes yet you your yours yourself yourselves
+    """.split()
+)
+"""Words never looked up on their own; a longer name they are part of is tried first and still matches."""
+
+DETERMINERS = frozenset("a an the my your his her its our their this that these those some any every each no".split())
+"""Words after which a word is a noun, whatever else it can be ("a fly", "the building")."""
+
+VERB_CUES = frozenset(
+    """to i you we they he she it who will would can could should must might may shall lets let
+    is are was were am be been do does did don't didn't doesn't not""".replace("'", "").split()
+)
+"""Words after which a word that can be a verb is one ("to swim", "they dance", "is eating")."""
+
+NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+        " fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {
+    "couple": 2,
+    "dozen": 12,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1000000,
+}
+"""Number words → how many things they count ("two penguins", "a couple of dogs")."""

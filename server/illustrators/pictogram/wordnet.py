@@ -138,7 +138,7 @@ class WordNet:
             frontier = following
 
 
-def wordnet_directory() -> Path:
+def _wordnet_directory() -> Path:
     chosen = os.environ.get(ENVIRONMENT_VARIABLE)
     directory = Path(chosen) if chosen else DEBIAN_DIRECTORY
     if not (directory / "index.noun").is_file():
@@ -152,4 +152,4 @@ def wordnet_directory() -> Path:
 @functools.cache
 def wordnet() -> WordNet:
     """The installed WordNet, read on first use."""
-    return WordNet(wordnet_directory())
+    return WordNet(_wordnet_directory())
