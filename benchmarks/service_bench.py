@@ -34,7 +34,7 @@ import grpc
 from tests.support import REPOSITORY
 from tests.support.audio import wav_bytes
 from tests.support.servers import CHANNEL_OPTIONS, submit_requests
-from voxprint.clients._formats import TERMINAL_STATES
+from voxprint.common.enums import TERMINAL_STATES
 from voxprint.v1 import voxprint_pb2 as pb
 from voxprint.v1 import voxprint_pb2_grpc
 

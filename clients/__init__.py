@@ -15,7 +15,7 @@ import os
 # to stderr before the caller's own one-line error. Set GRPC_VERBOSITY yourself to see them.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-from ._formats import (  # noqa: E402 - after the verbosity above, which must precede grpc's import
+from voxprint.common.enums import (  # noqa: E402 - after the verbosity above, which must precede grpc's import
     Dither,
     Format,
     JobState,
@@ -26,6 +26,7 @@ from ._formats import (  # noqa: E402 - after the verbosity above, which must pr
     parse_format,
     parse_state,
 )
+
 from ._watch import ResumePolicy
 from .aio import AsyncVoxprintClient
 from .channel import DEFAULT_TARGET, ChannelConfig

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from rich.console import Console, JustifyMethod
+from rich.console import Console, JustifyMethod, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from voxprint import rasterizer
+from voxprint.common.enums import JobState, Stage, enum_label
 from voxprint.v1 import voxprint_pb2
-
-from ._formats import JobState, Stage, enum_label
 
 STATE_STYLES = {
     voxprint_pb2.JOB_STATE_COMPLETED: "green",
@@ -162,13 +160,23 @@ def single_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def print_trimmed(console: Console, renderable: RenderableType) -> None:
+    """Print ``renderable`` with no line ending in whitespace: rich pads every table cell to its
+    column's width, the last column's too, which leaves trailing spaces in files and diffs."""
+    for segments in console.render_lines(renderable, pad=False):
+        line = Text()
+        for segment in segments:
+            line.append(segment.text, segment.style)
+        line.rstrip()
+        console.print(line)
+
+
 class LiveFollow:
-    """Prints one line per state change with the time since following began, and the
+    """Prints one line per state change with the time since the job was submitted, and the
     transcript the moment it appears; a spinner shows the stage in progress on a terminal."""
 
     def __init__(self, console: Console) -> None:
         self._console = console
-        self._started = time.monotonic()
         self._transcript_shown = False
         self._status = console.status("waiting for the server…")
 
@@ -180,7 +188,9 @@ class LiveFollow:
         self._status.stop()
 
     def show(self, job: voxprint_pb2.Job) -> None:
-        elapsed = time.monotonic() - self._started
+        # When the job reached this state, by its own timestamps: `watch` may attach long after
+        # `submit --no-wait` (or the stream may resume), so time since following began means nothing.
+        elapsed = (job.updated_at.ToMicroseconds() - job.created_at.ToMicroseconds()) / 1e6
         self._console.print(f"[dim]{elapsed:6.1f} s[/]  {state_text(job)}")
         if job.transcript and not self._transcript_shown:
             self._transcript_shown = True

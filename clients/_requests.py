@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from voxprint.common.enums import parse_format, parse_state
 from voxprint.v1 import voxprint_pb2
-
-from ._formats import parse_format, parse_state
 
 #: Default page size when iterating over every job: the server's maximum, fewest round trips.
 ALL_JOBS_PAGE_SIZE = 500

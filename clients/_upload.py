@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from voxprint.common.enums import parse_dither
 from voxprint.v1 import voxprint_pb2
-
-from ._formats import parse_dither
 
 #: Big enough that per-message overhead is noise, small enough that the progress bar moves and
 #: no message comes near gRPC's 4 MiB cap.

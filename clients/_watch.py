@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from voxprint.common.backoff import RETRYABLE_CODES, Backoff, Retries
+from voxprint.common.enums import is_terminal
 from voxprint.v1 import voxprint_pb2
 
-from ._formats import is_terminal
-from .backoff import RETRYABLE_CODES, Backoff, Retries
 from .errors import DeadlineExceeded, VoxprintError, error_for, from_rpc_error
 
 
 @dataclass(frozen=True)
 class ResumePolicy:
     """How hard to try: consecutive failed subscriptions allowed, and the first and longest wait
-    between them (growing as :class:`~clients.backoff.Backoff` grows every wait)."""
+    between them (growing as :class:`~voxprint.common.backoff.Backoff` grows every wait)."""
 
     max_attempts: int = 8
     first_delay: float = 0.05

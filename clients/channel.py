@@ -14,7 +14,8 @@ from typing import Any, Literal
 import grpc
 import grpc.aio
 
-DEFAULT_TARGET = "127.0.0.1:50051"
+from voxprint.common.addresses import DEFAULT_SERVER_ADDRESS as DEFAULT_TARGET
+
 MIB = 1024 * 1024
 #: gRPC's port when a target names none.
 DEFAULT_TLS_PORT = 443

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from voxprint import rasterizer
+from voxprint.common.enums import Dither, Format, JobState, enum_labels
 from voxprint.v1 import voxprint_pb2
 
 from . import escpos, printers
@@ -27,10 +29,10 @@ from ._cli_output import (
     job_table,
     jobs_table,
     message_json,
+    print_trimmed,
     problem_text,
     raster_json,
 )
-from ._formats import Dither, Format, JobState, enum_labels
 from ._requests import ALL_JOBS_PAGE_SIZE
 from .channel import DEFAULT_TARGET, ChannelConfig, probe_transport
 from .client import VoxprintClient
@@ -233,7 +235,21 @@ def cli(ctx: click.Context, /, debug: bool, **connection: Any) -> None:
     Run `voxprint COMMAND --help` for examples.
     """
     # Messages on stderr stay one line each (the terminal wraps them), so they can be grepped.
-    ctx.obj = Cli(channel_config(**connection), debug, Console(), Console(stderr=True, soft_wrap=True))
+    ctx.obj = Cli(channel_config(**connection), debug, results_console(), Console(stderr=True, soft_wrap=True))
+
+
+#: How wide results are laid out in a file or a pipe: rich needs a width, and this one is wider
+#: than any line voxprint prints, so none is cut or wrapped.
+UNCUT_WIDTH = 1_000_000
+
+
+def results_console() -> Console:
+    """stdout. On a terminal, or when COLUMNS says how wide to be, lines fit that width; into a file
+    or a pipe they stay whole, rather than fit what rich would guess there (80 columns, or the
+    width of whatever terminal stdin or stderr is)."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        return Console()
+    return Console(width=UNCUT_WIDTH)
 
 
 def server_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -293,7 +309,9 @@ def print_json(document: Any) -> None:
 def upload(client: VoxprintClient, recording: Path, show_progress: bool, **submit_options: Any) -> voxprint_pb2.Job:
     source: Path | BinaryIO = sys.stdin.buffer if str(recording) == "-" else recording
     filename = "stdin" if str(recording) == "-" else None  # the server sniffs the format
-    if not show_progress:
+    # The bar redraws itself in place, which only a terminal can show: elsewhere it would print
+    # nothing but the empty line rich ends a non-interactive progress display with.
+    if not show_progress or not cli_state().err.is_interactive:
         return client.submit(source, filename=filename, **submit_options)
     columns = (TextColumn("uploading"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=cli_state().err, transient=True) as progress:
@@ -464,7 +482,7 @@ def get(client: VoxprintClient, job_id: str, as_json: bool) -> None:
     if as_json:
         print_json(message_json(job))
     else:
-        cli_state().out.print(job_table(job))
+        print_trimmed(cli_state().out, job_table(job))
 
 
 @cli.command(name="list")
@@ -481,7 +499,8 @@ def get(client: VoxprintClient, job_id: str, as_json: bool) -> None:
 @server_options
 def list_jobs(client: VoxprintClient, state: str | None, limit: int, page_token: str, as_json: bool) -> None:
     """List jobs, newest first: id, state, age, transcript and, for jobs that
-    failed or have no picture, the error. Long texts are cut to fit the terminal.
+    failed or have no picture, the error. Long texts are cut to fit the terminal
+    (or COLUMNS, if set), never in a file or a pipe.
 
     \b
     Examples:
@@ -495,7 +514,8 @@ def list_jobs(client: VoxprintClient, state: str | None, limit: int, page_token:
         print_json(message_json(listing))
         return
     if listing.jobs:
-        cli_state().out.print(jobs_table(listing.jobs, now=time.time(), width=cli_state().out.width))
+        out = cli_state().out
+        print_trimmed(out, jobs_table(listing.jobs, now=time.time(), width=out.width))
     else:
         cli_state().err.print(f"no {state} jobs" if state else "no jobs")
     if listing.next_page_token:

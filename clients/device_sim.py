@@ -29,10 +29,8 @@ import click
 import numpy as np
 
 from voxprint import rasterizer
-from voxprint.clients._formats import TERMINAL_STATES, enum_label
 from voxprint.clients.gateway import protocol
 from voxprint.clients.gateway.assembler import RAW_FORMAT, AudioFormat
-from voxprint.clients.gateway.main import parse_address
 from voxprint.clients.gateway.protocol import (
     Ack,
     Audio,
@@ -45,6 +43,8 @@ from voxprint.clients.gateway.protocol import (
     Resend,
     SampleFormat,
 )
+from voxprint.common.addresses import split_host_port
+from voxprint.common.enums import TERMINAL_STATES, enum_label
 from voxprint.v1 import voxprint_pb2
 
 Address = tuple[str, int]
@@ -495,7 +495,10 @@ def main(
     """Play WAV to a voxprint gateway as a device would, and receive the printout."""
     if device_key is not None and device_id is None:
         raise click.UsageError("--device-key needs --device-id: the gateway looks the key up by device id")
-    address = parse_address(gateway)
+    try:
+        address = split_host_port(gateway)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--gateway") from None
     impairment = Impairment(loss, reorder, seed)
     try:
         if raw:
@@ -525,8 +528,10 @@ def main(
         )
         if preview:
             preview.write_bytes(rasterizer.preview(result.raster))
+            click.echo(f"wrote preview → {preview}")  # as `voxprint submit --preview` says it
         if raster_out:
             raster_out.write_bytes(result.raster.data)
+            click.echo(f"wrote raster → {raster_out}")
     if not result.finished:
         click.echo(f"gave up after {timeout:g} s", err=True)
         sys.exit(2)

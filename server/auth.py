@@ -1,4 +1,7 @@
-"""Optional bearer tokens, each naming a tenant, for every RPC except health checks and reflection.
+"""Optional bearer tokens, each naming a tenant, for every RPC of the voxprint service.
+
+Health checks and reflection stay open. The service looks a call's tenant up once, before it reads
+the request (``VoxprintService._caller``), and refuses a call whose token names none.
 
 ``VOXPRINT_AUTH_TOKEN`` is one token for one tenant (the default tenant, which also owns every job
 of a server without tokens). ``VOXPRINT_AUTH_TOKENS_FILE`` names a file of tenants, one a line —
@@ -21,19 +24,11 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import grpc
-
-from voxprint.clients.credentials_file import named_secrets
-from voxprint.server.method_handlers import Continuation, Request, Response, with_behaviour
+from voxprint.common.credentials_file import named_secrets
 from voxprint.server.store import DEFAULT_TENANT
 
 TOKEN_ENV = "VOXPRINT_AUTH_TOKEN"
 TOKENS_FILE_ENV = "VOXPRINT_AUTH_TOKENS_FILE"
-OPEN_SERVICES = (
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
-    "/grpc.reflection.v1.ServerReflection/",
-)
 # Tenant names are stored with each job and shown in logs: short and plain.
 _TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -92,28 +87,3 @@ def read_tokens_file(path: Path) -> dict[str, str]:
     if not tokens:
         raise ValueError(f"the tokens file {path} names no tenant")
     return tokens
-
-
-class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
-    """Refuses, UNAUTHENTICATED, every call whose token names no tenant."""
-
-    def __init__(self, tenants: Tenants) -> None:
-        self._tenants = tenants
-
-    async def intercept_service(
-        self, continuation: Continuation[Request, Response], details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Request, Response] | None:
-        handler = await continuation(details)
-        if (
-            handler is None
-            or details.method.startswith(OPEN_SERVICES)
-            or self._tenants.tenant_of(details.invocation_metadata) is not None
-        ):
-            return handler
-        return with_behaviour(handler, _refuse)
-
-
-async def _refuse(request: object, context: grpc.aio.ServicerContext) -> None:
-    await context.abort(
-        grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token: send 'authorization: Bearer <token>' metadata"
-    )

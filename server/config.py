@@ -13,23 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from voxprint import rasterizer
+from voxprint.common.addresses import DEFAULT_SERVER_ADDRESS
+from voxprint.server.store import DEFAULT_LEASE_SECONDS, DEFAULT_POOL_SIZE
 
 MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Settings:
-    listen: str = "127.0.0.1:50051"
+    listen: str = DEFAULT_SERVER_ADDRESS
     data_dir: Path = field(default_factory=lambda: Path("voxprint-data"))
     # "sqlite:///path.db" or "postgresql://user@host/db"; None = SQLite in data_dir.
     database_url: str | None = None
     # Connections this replica may hold at once (a LISTEN connection comes on top on PostgreSQL).
-    db_pool_size: int = 8
+    db_pool_size: int = DEFAULT_POOL_SIZE
     # "file:///path" or "s3://bucket/prefix" (boto3, configured by the AWS_* environment);
     # None = data_dir/media.
     media_url: str | None = None
     # How long a claim holds without a heartbeat; a dead replica's jobs are taken over after it.
-    lease_seconds: float = 30.0
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
     workers: int = 2
     max_upload_bytes: int = 25 * MIB
     # Longer recordings are refused at Submit (and never decoded past this point).

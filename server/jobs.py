@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import enum
 import logging
 import threading
 import uuid
@@ -22,6 +21,7 @@ from pathlib import Path
 import peewee
 
 from voxprint import rasterizer
+from voxprint.common.enums import Format, FormatValue
 from voxprint.server import audio
 from voxprint.server.config import Settings
 from voxprint.server.media import Media, MediaError, MediaFull, MediaMissing
@@ -72,12 +72,6 @@ class Busy(JobError):
 
 class DataLost(JobError):
     """A stored result the job points at is gone."""
-
-
-class Format(enum.Enum):
-    PNG = "png"
-    RAW = "raw"
-    PREVIEW = "preview"
 
 
 @dataclass(frozen=True)
@@ -248,9 +242,9 @@ class Jobs:
             raise NotFound(f"no job with id {job_id}")
         return job
 
-    def fetch(self, tenant: str, job_id: str, format: Format) -> Result:
+    def fetch(self, tenant: str, job_id: str, format: FormatValue) -> Result:
         job = self.get(tenant, job_id)
-        if format is Format.PNG:
+        if format == Format.FORMAT_PNG:
             picture = job.stored_picture
             if picture is None:
                 raise _not_ready(job, "an image")
@@ -265,7 +259,7 @@ class Jobs:
         raster = rasterizer.Raster(
             data=raster_bytes, width=shape.width, height=shape.height, bytes_per_row=shape.bytes_per_row
         )
-        if format is Format.RAW:
+        if format == Format.FORMAT_RAW:
             return Result(raster.data, "application/octet-stream", shape.width, shape.height, shape.bytes_per_row)
         return Result(rasterizer.preview(raster), "image/png", shape.width, shape.height)
 

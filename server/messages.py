@@ -8,7 +8,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from voxprint import rasterizer
-from voxprint.clients._formats import parse_dither
+from voxprint.common.enums import parse_dither
 from voxprint.server.store import Job, Stage, State
 from voxprint.v1 import voxprint_pb2 as pb
 

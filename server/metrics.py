@@ -25,6 +25,7 @@ from wsgiref.simple_server import WSGIServer
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from voxprint.common.addresses import split_host_port
 from voxprint.server.method_handlers import Continuation, Request, Response, behaviour_of, with_behaviour
 
 # Stage durations run from milliseconds (rasterizing) to minutes (a slow cloud call).
@@ -69,8 +70,8 @@ class Metrics:
 
     def serve(self, listen: str) -> int:
         """Serve ``/metrics`` on ``HOST:PORT`` (port 0: any free port); returns the port."""
-        host, _, port = listen.rpartition(":")
-        self._http, _thread = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=self.registry)
+        host, port = split_host_port(listen)
+        self._http, _thread = start_http_server(port, addr=host or "0.0.0.0", registry=self.registry)
         return self._http.server_port
 
     def close(self) -> None:

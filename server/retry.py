@@ -1,6 +1,6 @@
 """The cloud backends' retry policy, read from the server's settings.
 
-The policy itself is :mod:`clients.backoff`, shared with the clients and the gateway. Both cloud
+The policy itself is :mod:`voxprint.common.backoff`, shared with the clients and the gateway. Both cloud
 backends use it: voxprint's own loop (:func:`call_with_retries`, for AssemblyAI, whose SDK never
 retries) and the Gemini SDK's ``HttpRetryOptions``, which computes its waits the same way, so one
 setting means the same thing everywhere.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from voxprint.clients import backoff
+from voxprint.common import backoff
 from voxprint.server.config import Settings
 
 # Retries of the server's calls are logged as the server's, beside the job they delay.

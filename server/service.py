@@ -26,13 +26,12 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from voxprint.clients._formats import TERMINAL_STATES
+from voxprint.common.enums import FETCH_FORMATS, TERMINAL_STATES
 from voxprint.server.auth import Tenants
 from voxprint.server.events import JobEvents
 from voxprint.server.jobs import (
     Busy,
     DataLost,
-    Format,
     InvalidRequest,
     JobError,
     Jobs,
@@ -69,13 +68,14 @@ STATUS_OF_ERROR: dict[type[JobError], grpc.StatusCode] = {
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
     DataLost: grpc.StatusCode.DATA_LOSS,
 }
-FORMATS = {pb.FORMAT_PNG: Format.PNG, pb.FORMAT_RAW: Format.RAW, pb.FORMAT_PREVIEW: Format.PREVIEW}
 
 T = TypeVar("T")
 V = TypeVar("V")
 # A proto enum's number type (each enum has its own int NewType in the generated stubs).
 E = TypeVar("E", bound=int)
 M = TypeVar("M", bound=Message)
+# Who is calling: the tenant of the call's token (ending the call UNAUTHENTICATED when it has none).
+Caller = Callable[[grpc.aio.ServicerContext], Awaitable[str]]
 
 
 class VoxprintService:
@@ -96,11 +96,11 @@ class VoxprintService:
         return grpc.method_handlers_generic_handler(
             SERVICE_NAME,
             {
-                "Submit": _stream_unary(self.Submit, pb.SubmitRequest),
-                "Watch": _unary_stream(self.Watch, pb.WatchRequest),
-                "Fetch": _unary_unary(self.Fetch, pb.FetchRequest),
-                "GetJob": _unary_unary(self.GetJob, pb.GetJobRequest),
-                "ListJobs": _unary_unary(self.ListJobs, pb.ListJobsRequest),
+                "Submit": _stream_unary(self.Submit, pb.SubmitRequest, self._caller),
+                "Watch": _unary_stream(self.Watch, pb.WatchRequest, self._caller),
+                "Fetch": _unary_unary(self.Fetch, pb.FetchRequest, self._caller),
+                "GetJob": _unary_unary(self.GetJob, pb.GetJobRequest, self._caller),
+                "ListJobs": _unary_unary(self.ListJobs, pb.ListJobsRequest, self._caller),
             },
         )
 
@@ -108,10 +108,14 @@ class VoxprintService:
         call = functools.partial(function, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
-    def _tenant(self, context: grpc.aio.ServicerContext) -> str:
+    async def _caller(self, context: grpc.aio.ServicerContext) -> str:
+        """The tenant whose token the call carries, looked up once a call and before any of its request
+        is read; a call without one ends UNAUTHENTICATED."""
         tenant = self.tenants.tenant_of(context.invocation_metadata())
-        # The interceptor has already refused a call whose token names no tenant.
-        assert tenant is not None
+        if tenant is None:
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token: send 'authorization: Bearer <token>' metadata"
+            )
         return tenant
 
     def close(self) -> None:
@@ -119,13 +123,13 @@ class VoxprintService:
 
     # -- Submit ---------------------------------------------------------------------------------
 
-    async def Submit(self, requests: AsyncIterator[pb.SubmitRequest], context: grpc.aio.ServicerContext) -> pb.Job:
+    async def Submit(self, requests: AsyncIterator[pb.SubmitRequest], tenant: str) -> pb.Job:
         first = await anext(requests, None)
         if first is None or first.WhichOneof("payload") != "metadata":
             raise InvalidRequest("the first Submit message must carry metadata")
         metadata = first.metadata
         submission = self.jobs.submission(
-            self._tenant(context),
+            tenant,
             filename=metadata.filename,
             request_id=metadata.request_id,
             width=metadata.options.width,
@@ -176,8 +180,7 @@ class VoxprintService:
 
     # -- Watch ----------------------------------------------------------------------------------
 
-    async def Watch(self, request: pb.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.JobEvent]:
-        tenant = self._tenant(context)
+    async def Watch(self, request: pb.WatchRequest, tenant: str) -> AsyncIterator[pb.JobEvent]:
         job_id = str(checked_job_id(request.job_id))
         if self._watch_streams >= MAX_WATCH_STREAMS:
             raise Busy(f"the server is serving its limit of {MAX_WATCH_STREAMS} Watch streams; try again shortly")
@@ -208,11 +211,10 @@ class VoxprintService:
 
     # -- Fetch, GetJob, ListJobs ----------------------------------------------------------------
 
-    async def Fetch(self, request: pb.FetchRequest, context: grpc.aio.ServicerContext) -> pb.FetchResponse:
-        wanted = _from_enum(FORMATS, request.format, "format")
-        if wanted is None:
-            raise InvalidRequest("format is required: FORMAT_PNG, FORMAT_RAW or FORMAT_PREVIEW")
-        result = await self._blocking(self.jobs.fetch, self._tenant(context), request.job_id, wanted)
+    async def Fetch(self, request: pb.FetchRequest, tenant: str) -> pb.FetchResponse:
+        if request.format not in FETCH_FORMATS:
+            raise InvalidRequest(f"format is one of {', '.join(map(pb.Format.Name, FETCH_FORMATS))}")
+        result = await self._blocking(self.jobs.fetch, tenant, request.job_id, request.format)
         return pb.FetchResponse(
             data=result.data,
             content_type=result.content_type,
@@ -221,13 +223,13 @@ class VoxprintService:
             bytes_per_row=result.bytes_per_row,
         )
 
-    async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.Job:
-        return job_to_proto(await self._blocking(self.jobs.get, self._tenant(context), request.job_id))
+    async def GetJob(self, request: pb.GetJobRequest, tenant: str) -> pb.Job:
+        return job_to_proto(await self._blocking(self.jobs.get, tenant, request.job_id))
 
-    async def ListJobs(self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+    async def ListJobs(self, request: pb.ListJobsRequest, tenant: str) -> pb.ListJobsResponse:
         state = _from_enum(STATES_FROM_PROTO, request.state, "job state")
         page = await self._blocking(
-            self.jobs.page, self._tenant(context), size=request.page_size, token=request.page_token, state=state
+            self.jobs.page, tenant, size=request.page_size, token=request.page_token, state=state
         )
         return pb.ListJobsResponse(jobs=[job_to_proto(job) for job in page.jobs], next_page_token=page.next_token)
 
@@ -299,36 +301,39 @@ async def _status_codes(
 
 
 def _unary_unary(
-    handler: Callable[[M, grpc.aio.ServicerContext], Awaitable[Message]], request_type: type[M]
+    handler: Callable[[M, str], Awaitable[Message]], request_type: type[M], caller: Caller
 ) -> grpc.RpcMethodHandler:
     async def answer(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        tenant = await caller(context)
         request = None
         async with _status_codes(context, handler.__name__, lambda: request):
             request = _parsed(request_type, raw)
-            return (await handler(request, context)).SerializeToString()
+            return (await handler(request, tenant)).SerializeToString()
 
     return grpc.unary_unary_rpc_method_handler(answer)
 
 
 def _unary_stream(
-    handler: Callable[[M, grpc.aio.ServicerContext], AsyncIterator[Message]], request_type: type[M]
+    handler: Callable[[M, str], AsyncIterator[Message]], request_type: type[M], caller: Caller
 ) -> grpc.RpcMethodHandler:
     async def answer(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        tenant = await caller(context)
         request = None
         async with _status_codes(context, handler.__name__, lambda: request):
             request = _parsed(request_type, raw)
-            async for message in handler(request, context):
+            async for message in handler(request, tenant):
                 yield message.SerializeToString()
 
     return grpc.unary_stream_rpc_method_handler(answer)
 
 
 def _stream_unary(
-    handler: Callable[[AsyncIterator[M], grpc.aio.ServicerContext], Awaitable[Message]], request_type: type[M]
+    handler: Callable[[AsyncIterator[M], str], Awaitable[Message]], request_type: type[M], caller: Caller
 ) -> grpc.RpcMethodHandler:
     async def answer(raws: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> bytes:
+        tenant = await caller(context)
         async with _status_codes(context, handler.__name__):
-            return (await handler(_each_parsed(request_type, raws), context)).SerializeToString()
+            return (await handler(_each_parsed(request_type, raws), tenant)).SerializeToString()
 
     return grpc.stream_unary_rpc_method_handler(answer)
 

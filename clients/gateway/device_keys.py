@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voxprint.clients.credentials_file import named_secrets
 from voxprint.clients.gateway.protocol import DeviceKeys
+from voxprint.common.credentials_file import named_secrets
 
 MIN_SECRET_BYTES = 16
 

@@ -33,8 +33,6 @@ from voxprint.clients import (
     has_picture,
     is_terminal,
 )
-from voxprint.clients.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
-from voxprint.clients.channel import DEFAULT_TARGET
 from voxprint.clients.gateway import protocol
 from voxprint.clients.gateway.assembler import (
     RAW_FORMAT,
@@ -61,6 +59,8 @@ from voxprint.clients.gateway.protocol import (
 from voxprint.clients.gateway.rate_limit import RateLimit, RateLimiter
 from voxprint.clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
 from voxprint.clients.printers import PrinterError
+from voxprint.common.addresses import DEFAULT_SERVER_ADDRESS, split_host_port
+from voxprint.common.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
 from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger("voxprint.gateway")
@@ -76,7 +76,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RetryPolicy:
     """How the gateway waits out a server that is down: the first and longest wait between tries
-    (growing as :class:`~clients.backoff.Backoff` grows every wait), and when to give up."""
+    (growing as :class:`~voxprint.common.backoff.Backoff` grows every wait), and when to give up."""
 
     first_delay: float = 0.5
     max_delay: float = 30.0
@@ -412,11 +412,11 @@ class Gateway:
 
 
 def parse_address(text: str) -> Address:
-    """ "HOST:PORT" or "[IPv6]:PORT" → (host, port)."""
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise click.BadParameter(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
+    """ "HOST:PORT" or "[IPv6]:PORT" → (host, port), as a command-line value."""
+    try:
+        return split_host_port(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 async def serve(config: GatewayConfig, channel: ChannelConfig) -> None:
@@ -455,7 +455,7 @@ def _address_option(value: str | None) -> Address | None:
 @click.option(
     "--server",
     envvar="VOXPRINT_SERVER",
-    default=DEFAULT_TARGET,
+    default=DEFAULT_SERVER_ADDRESS,
     show_default=True,
     help="voxprint server HOST:PORT [env VOXPRINT_SERVER].",
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from voxprint.server.extras import S3, needs_extra
 from voxprint.server.media.interface import Media, MediaError, MediaFull, MediaMissing, check_key
 from voxprint.server.media.local import LocalMedia
 
@@ -41,9 +42,7 @@ def _open_s3(bucket: str, prefix: str) -> Media:
         raise ValueError("an S3 media URL names a bucket and nothing else: s3://bucket/prefix (keys go in AWS_*)")
     if prefix:
         check_key(prefix)
-    try:
-        # boto3 is the optional 's3' extra, so it is imported only by those who store media in S3.
+    # boto3 is the optional 's3' extra, so it is imported only by those who store media in S3.
+    with needs_extra(S3, error=MediaError):
         from voxprint.server.media.s3 import S3Media
-    except ImportError as error:
-        raise MediaError("s3:// media need boto3: pip install 'voxprint[s3]'") from error
     return S3Media(bucket, prefix)

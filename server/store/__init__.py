@@ -6,15 +6,17 @@
 - ``jobs``: what clients create and read;
 - ``queue``: what workers claim, renew, write under a fence and release.
 
-Media (recordings, pictures) are not here: see ``server.media``. Live change events: ``server.events``.
+Media (recordings, pictures) are not here: see ``voxprint.server.media``. Live change events: ``voxprint.server.events``.
 """
 
-from voxprint.server.store.database import DatabaseAccess, open_database
+from voxprint.server.store.database import DEFAULT_POOL_SIZE, DatabaseAccess, open_database
 from voxprint.server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
 from voxprint.server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, RasterShape, Stage, State, StoredPicture
-from voxprint.server.store.queue import JobQueue, LeaseLost
+from voxprint.server.store.queue import DEFAULT_LEASE_SECONDS, JobQueue, LeaseLost
 
 __all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_POOL_SIZE",
     "DEFAULT_TENANT",
     "TERMINAL_STATES",
     "DatabaseAccess",

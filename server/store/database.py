@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from voxprint.server.extras import POSTGRES, needs_extra
 from voxprint.server.store.migrations import migrate
 from voxprint.server.store.models import database
 
@@ -67,6 +68,9 @@ def connect_database(
             check_same_thread=False,
         )
     elif parts.scheme in ("postgres", "postgresql"):
+        # psycopg is the optional 'postgres' extra: peewee would only fail on the first query.
+        with needs_extra(POSTGRES, error=ValueError):
+            import psycopg  # noqa: F401
         # psycopg takes the whole URL as its conninfo (host, port, user, password, sslmode, ...).
         conninfo = urlunsplit(parts._replace(scheme="postgresql"))
         db = PooledPostgresqlDatabase(

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import peewee
 
+from voxprint.common.enums import TERMINAL_STATES as TERMINAL_JOB_STATES
+from voxprint.common.enums import JobState
+
 # Bound to the real database by ``server.store.database.open_database``.
 database = peewee.DatabaseProxy()
 
@@ -37,11 +40,15 @@ class Stage(str, enum.Enum):
 # The tenant of jobs stored before tenants existed, and of a server with one token or none.
 DEFAULT_TENANT = "default"
 
-TERMINAL_STATES = frozenset({State.COMPLETED, State.FAILED})
+# A stored state is its contract JobState's name in lower case (JOB_STATE_FAILED is "failed"), so
+# which states are terminal is read from the one definition both sides share.
+TERMINAL_STATES = frozenset(
+    State(JobState.Name(value).removeprefix("JOB_STATE_").lower()) for value in TERMINAL_JOB_STATES
+)
 # Jobs not yet in a terminal state, as SQL. Written out as a literal (not bound parameters) so
-# PostgreSQL can match it to the partial index job_claimable, whose predicate is the same text
-# (migration m002).
-UNFINISHED = peewee.SQL("state NOT IN ('completed', 'failed')")
+# PostgreSQL can match it to the partial index job_claimable, whose predicate is the same text,
+# "state NOT IN ('completed', 'failed')" (migration m002, frozen as it was written).
+UNFINISHED = peewee.SQL(f"state NOT IN ({', '.join(repr(state.value) for state in sorted(TERMINAL_STATES))})")
 
 
 def utcnow() -> dt.datetime:

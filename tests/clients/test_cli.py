@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,31 @@ def test_waiting_past_the_timeout_exits_with_the_timeout_code(server_factory, tm
     assert "did not finish within 0.5 s" in one_error_line(result)
 
 
+@pytest.mark.parametrize("no_wait", [True, False])
+def test_submit_prints_no_empty_line_on_stderr(scripted_server, recording, tmp_path, no_wait):
+    arguments = ["--no-wait"] if no_wait else ["--png", tmp_path / "pic.png"]
+    result = voxprint("submit", recording, *arguments, "--server", scripted_server.target)
+    assert result.exit_code == 0, result.output
+    assert all(line.strip() for line in result.stderr.splitlines()), result.stderr
+
+
+def test_watch_times_the_stages_from_the_jobs_own_timestamps(server_factory, recording):
+    gate = threading.Event()
+    server = server_factory(transcriber=ScriptedTranscriber(gate=gate), illustrator=ScriptedIllustrator())
+    job_id = voxprint("submit", recording, "--no-wait", "--server", server.target).stdout.strip()
+    time.sleep(0.5)  # the job sits at the gate, so it takes at least this long
+    gate.set()
+    job = watch_events(server.stub, job_id)[-1].job
+
+    watched = voxprint("watch", job_id, "--server", server.target)
+
+    assert watched.exit_code == 0, watched.output
+    took = (job.updated_at.ToMicroseconds() - job.created_at.ToMicroseconds()) / 1e6
+    assert took >= 0.5
+    [completed] = [line for line in watched.stderr.splitlines() if line.endswith(" s  completed")]
+    assert float(completed.split()[0]) == pytest.approx(took, abs=0.05)
+
+
 def test_no_wait_with_outputs_is_a_usage_error(tmp_path):
     wav = tmp_path / "a.wav"
     wav.write_bytes(wav_bytes(0.5))
@@ -245,6 +271,20 @@ def test_get_shows_the_job_and_its_json(server, completed_job):
     assert table.exit_code == document.exit_code == 0
     assert completed_job.transcript in table.stdout and "completed" in table.stdout
     assert json.loads(document.stdout)["transcript"] == completed_job.transcript
+
+
+def test_get_prints_whole_lines_that_end_without_spaces(server_factory):
+    transcript = "a lighthouse keeper feeding seven hungry seagulls on a windy rock, " * 3
+    server = server_factory(transcriber=ScriptedTranscriber(transcript.strip()), illustrator=ScriptedIllustrator())
+    job = finish_job(server)
+
+    # No COLUMNS: stdout (CliRunner's) is not a terminal, so nothing says how wide to be.
+    result = voxprint("get", job.id, "--server", server.target, env={"COLUMNS": None})
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.rstrip() != line] == []
+    assert f"transcript  {job.transcript}" in lines
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 
 from tests.clients.test_cli import finish_job, voxprint
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
-from voxprint.clients._cli_output import age_text
+from voxprint.clients._cli_output import age_text, single_line
 
 LONG_TRANSCRIPT = "a lighthouse keeper feeding seven hungry seagulls on a windy rock " * 4
 TERMINAL_COLUMNS = 100
@@ -55,6 +55,17 @@ def cell(table: dict[str, str], job_id: str, column: str) -> str:
 def test_every_line_fits_the_terminal(jobs):
     table = rows(listing(jobs))
     assert all(len(line) <= TERMINAL_COLUMNS for line in table.values())
+
+
+def test_into_a_file_rows_are_whole_and_end_without_spaces(jobs):
+    # No COLUMNS: stdout (CliRunner's) is not a terminal, so nothing says how wide to be.
+    result = voxprint("list", "--server", jobs["server"].target, env={"COLUMNS": None})
+    table = rows(result)
+    assert len(result.stdout.splitlines()) == len(table)  # one line per job: none wrapped
+    assert cell(table, jobs["long"].id, "transcript") == single_line(LONG_TRANSCRIPT)
+    for name in ("failed", "no_picture"):
+        assert cell(table, jobs[name].id, "error") == single_line(jobs[name].error)
+    assert all(line == line.rstrip() for line in table.values())
 
 
 def test_a_long_transcript_is_cut_with_an_ellipsis(jobs):

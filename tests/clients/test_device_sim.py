@@ -1,5 +1,5 @@
 """The device simulator plays any WAV the server accepts, converting what a device would not
-send to 16-bit PCM, and refuses anything else with one line."""
+send to 16-bit PCM, refuses anything else with one line, and names the preview it writes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.support.audio import encoded_bytes, tone, wav_bytes
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.gateway import GatewayProcess
 from voxprint.clients.device_sim import read_wav
 from voxprint.clients.gateway.assembler import AudioFormat
 from voxprint.clients.gateway.protocol import SampleFormat
@@ -72,6 +75,32 @@ def test_a_file_that_is_not_audio_is_refused_in_one_line(tmp_path: Path) -> None
     assert refused.returncode == 1
     [line] = refused.stderr.strip().splitlines()
     assert line.startswith("Error: notes.wav: not a readable recording")
+
+
+def test_each_file_it_writes_is_named_in_a_line(server_factory, tmp_path: Path) -> None:
+    server = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    recording, preview, raster = tmp_path / "cat.wav", tmp_path / "out.png", tmp_path / "out.bin"
+    recording.write_bytes(wav_bytes(SECONDS))
+    gateway = GatewayProcess(server.target, tmp_path / "gateway-state")
+    try:
+        host, port = gateway.address
+        played = simulator(
+            str(recording),
+            "--gateway",
+            f"{host}:{port}",
+            "--speed",
+            "8",
+            "--preview",
+            str(preview),
+            "--raster-out",
+            str(raster),
+        )
+    finally:
+        gateway.stop()
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert Image.open(preview).format == "PNG" and raster.stat().st_size > 0
+    lines = played.stdout.splitlines()
+    assert f"wrote preview → {preview}" in lines and f"wrote raster → {raster}" in lines
 
 
 def test_help_shows_no_python_internals() -> None:

@@ -1,4 +1,4 @@
-"""The one retry policy (clients.backoff): how long it waits, and what makes it stop."""
+"""The one retry policy (voxprint.common.backoff): how long it waits, and what makes it stop."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from voxprint.clients.backoff import Backoff, call_with_retries, call_with_retries_async
+from voxprint.common.backoff import Backoff, call_with_retries, call_with_retries_async
 
 NO_JITTER = Backoff(attempts=None, initial_delay=0.01, max_delay=0.05, jitter=0.0)
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from voxprint import rasterizer
-from voxprint.clients._formats import Dither, enum_labels
+from voxprint.common.enums import Dither, enum_labels
 
 
 def encode(image: Image.Image, format: str = "PNG", **options) -> bytes:

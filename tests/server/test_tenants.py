@@ -11,7 +11,7 @@ import pytest
 from tests.support.audio import wav_bytes
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.support.servers import submit_requests
-from voxprint.server.auth import read_tokens_file, tenants_from_environment
+from voxprint.server.auth import Tenants, read_tokens_file, tenants_from_environment
 from voxprint.v1 import voxprint_pb2 as pb
 
 KITCHEN_TOKEN = "kitchen-token-6f1c0a9e4b2d4e8f"
@@ -168,3 +168,23 @@ def test_the_single_token_may_not_also_be_a_tenants_token(tokens_file):
         tenants_from_environment(environment)
 
     assert KITCHEN_TOKEN not in str(refused.value)
+
+
+def test_a_call_looks_its_tenant_up_once(shared, monkeypatch):
+    looked_up = []
+    original = Tenants.tenant_of
+
+    def counting(self, metadata):
+        looked_up.append(1)
+        return original(self, metadata)
+
+    monkeypatch.setattr(Tenants, "tenant_of", counting)
+    job = submit(shared, KITCHEN)
+    for call in (
+        lambda: shared.stub.GetJob(pb.GetJobRequest(job_id=job.id), metadata=KITCHEN, timeout=30),
+        lambda: shared.stub.ListJobs(pb.ListJobsRequest(), metadata=KITCHEN, timeout=30),
+        lambda: finished(shared, job.id, KITCHEN),
+    ):
+        looked_up.clear()
+        call()
+        assert len(looked_up) == 1

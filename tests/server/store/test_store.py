@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import uuid
@@ -23,6 +24,7 @@ from voxprint.server.store import (
     State,
     open_database,
 )
+from voxprint.server.store.database import connect_database
 from voxprint.server.store.migrations import MIGRATIONS, migrate, schema_version
 from voxprint.server.store.models import Job, RasterData
 
@@ -363,3 +365,9 @@ def test_the_claim_query_uses_the_partial_index_among_half_a_million_jobs(postgr
     plan = JobQueue(access, "a").explain_claim()
     assert "Index Scan using job_claimable" in plan and "Seq Scan" not in plan, plan
     access.close()
+
+
+def test_a_postgres_url_without_psycopg_installed_says_which_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the 'postgres' extra were not installed
+    with pytest.raises(ValueError, match=r"pip install 'voxprint\[postgres\]'"):
+        connect_database("postgresql://voxprint@127.0.0.1:1/voxprint", pool_size=1)

@@ -1,8 +1,7 @@
 """The one retry policy: exponential waits with jitter, and what makes the trying stop.
 
 Every retry loop in voxprint uses it: the server's calls to cloud services, the clients' resumed
-Watch streams and the gateway's submits. It lives in the client layer so both sides may import it
-(the server imports clients, never the reverse).
+Watch streams and the gateway's submits.
 
 A wait is ``min(initial_delay·multiplier^(n−1) + uniform(0, jitter), max_delay)`` before retry n,
 which is tenacity's ``wait_exponential_jitter`` and so also what the Gemini SDK's own retries do

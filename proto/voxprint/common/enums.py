@@ -25,6 +25,8 @@ DitherValue: TypeAlias = voxprint_pb2.Dither.ValueType
 JobStateValue: TypeAlias = voxprint_pb2.JobState.ValueType
 
 TERMINAL_STATES: frozenset[JobStateValue] = frozenset({voxprint_pb2.JOB_STATE_COMPLETED, voxprint_pb2.JOB_STATE_FAILED})
+#: What Fetch can answer with: every format the contract names.
+FETCH_FORMATS: tuple[FormatValue, ...] = tuple(FormatValue(number) for number in Format.values() if number != 0)
 
 # Any generated enum (the class, e.g. Format): the functions below read them by number.
 AnyEnum: TypeAlias = "_EnumTypeWrapper[Any]"
