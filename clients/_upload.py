@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from voxprint.common.enums import parse_dither
 from voxprint.v1 import voxprint_pb2
+
+from ._requests import print_options
 
 #: Big enough that per-message overhead is noise, small enough that the progress bar moves and
 #: no message comes near gRPC's 4 MiB cap.
@@ -85,10 +86,7 @@ def build_metadata(
         filename=upload.filename,
         content_type=content_type or "",
         request_id=request_id or "",
-        options=voxprint_pb2.PrintOptions(
-            width=width or 0,
-            dither=parse_dither(dither) if dither is not None else voxprint_pb2.DITHER_UNSPECIFIED,
-        ),
+        options=print_options(width, dither),
     )
 
 

@@ -19,7 +19,7 @@ import grpc.aio
 
 from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
 
-from ._requests import ALL_JOBS_PAGE_SIZE, fetch_request, get_request, list_request
+from ._requests import ALL_JOBS_PAGE_SIZE, draw_request, fetch_request, get_request, list_request
 from ._upload import AudioSource, ProgressCallback, build_metadata, open_upload, submit_requests
 from ._watch import ResumePolicy, WatchSession
 from .channel import ChannelConfig, as_config
@@ -69,6 +69,26 @@ class AsyncVoxprintClient:
             metadata = build_metadata(upload, request_id=request_id, width=width, dither=dither)
             return await self._stub.Submit(
                 submit_requests(upload, metadata, progress),
+                metadata=self._metadata,
+                timeout=timeout if timeout is not None else self.config.timeout,
+            )
+
+    async def draw(
+        self,
+        phrase: str,
+        *,
+        request_id: str | None = None,
+        width: int | None = None,
+        dither: str | int | None = None,
+        timeout: float | None = None,
+    ) -> voxprint_pb2.Job:
+        """A job that draws ``phrase`` (no recording, no speech-to-text); returns it, TRANSCRIBED.
+
+        ``request_id`` makes the call idempotent: repeating it returns the same job.
+        """
+        with translated_errors():
+            return await self._stub.Draw(
+                draw_request(phrase, request_id, width, dither),
                 metadata=self._metadata,
                 timeout=timeout if timeout is not None else self.config.timeout,
             )

@@ -367,25 +367,74 @@ def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -
     return response
 
 
+def new_job_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that makes a job (submit, draw): its results, how to print it,
+    idempotency, and how long to follow it."""
+    options = [
+        click.option("--png", type=output_path, help="Write the generated picture here."),
+        click.option("--raw", type=output_path, help="Write the LSB-first printer raster here."),
+        click.option("--preview", type=output_path, help="Write a PNG of the 1-bit raster here."),
+        click.option(
+            "--width",
+            type=click.IntRange(8, rasterizer.MAX_WIDTH),
+            help="Printer width in dots (384 = 58 mm, 576 = 80 mm).",
+        ),
+        click.option("--dither", type=click.Choice(enum_labels(Dither)), help="Dithering algorithm."),
+        click.option("--request-id", help="Idempotency key: repeating the command with it returns the same job."),
+        click.option("--no-wait", is_flag=True, help="Print the job as soon as it is queued; do not follow it."),
+        click.option(
+            "--wait-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=600.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Give up following the job after this long.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def requested_outputs(png: Path | None, raw: Path | None, preview: Path | None, no_wait: bool) -> dict[str, Path]:
+    outputs = {name: path for name, path in (("png", png), ("raw", raw), ("preview", preview)) if path}
+    if no_wait and outputs:
+        raise click.UsageError("--no-wait cannot write --png/--raw/--preview: the job is not done yet")
+    return outputs
+
+
+def see_job_through(
+    client: VoxprintClient,
+    job: voxprint_pb2.Job,
+    outputs: dict[str, Path],
+    *,
+    no_wait: bool,
+    wait_timeout: float,
+    as_json: bool,
+) -> None:
+    """Print the new job (``no_wait``), or follow it to its end and write the results asked for."""
+    interactive = not as_json
+    if no_wait:
+        if as_json:
+            print_json(message_json(job))
+        else:
+            click.echo(job.id)  # alone on stdout, so `id=$(voxprint submit a.wav --no-wait)` works
+        return
+    if interactive:
+        cli_state().err.print(f"job [bold]{job.id}[/]")
+    job = follow(client, job.id, timeout=wait_timeout, live=interactive)
+    if as_json:
+        print_json(message_json(job))
+    check_outcome(job, wants_picture=bool(outputs))
+    for name, path in outputs.items():
+        write_result(client, job.id, name, path)
+        if interactive:
+            cli_state().err.print(f"wrote {name} → {path}")
+
+
 @cli.command()
 @click.argument("recording", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
-@click.option("--png", type=output_path, help="Write the generated picture here.")
-@click.option("--raw", type=output_path, help="Write the LSB-first printer raster here.")
-@click.option("--preview", type=output_path, help="Write a PNG of the 1-bit raster here.")
-@click.option(
-    "--width", type=click.IntRange(8, rasterizer.MAX_WIDTH), help="Printer width in dots (384 = 58 mm, 576 = 80 mm)."
-)
-@click.option("--dither", type=click.Choice(enum_labels(Dither)), help="Dithering algorithm.")
-@click.option("--request-id", help="Idempotency key: resubmitting with it returns the same job.")
-@click.option("--no-wait", is_flag=True, help="Print the job as soon as it is queued; do not follow it.")
-@click.option(
-    "--wait-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=600.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Give up following the job after this long.",
-)
+@new_job_options
 @json_option
 @server_options
 def submit(
@@ -414,27 +463,43 @@ def submit(
       arecord -f S16_LE -r 16000 -d 4 -t wav - | voxprint submit -
       id=$(voxprint submit kitchen.wav --no-wait) && voxprint watch $id
     """
-    outputs = {name: path for name, path in (("png", png), ("raw", raw), ("preview", preview)) if path}
-    if no_wait and outputs:
-        raise click.UsageError("--no-wait cannot write --png/--raw/--preview: the job is not done yet")
-    interactive = not as_json
-    job = upload(client, recording, interactive, request_id=request_id, width=width, dither=dither)
-    if no_wait:
-        if as_json:
-            print_json(message_json(job))
-        else:
-            click.echo(job.id)  # alone on stdout, so `id=$(voxprint submit a.wav --no-wait)` works
-        return
-    if interactive:
-        cli_state().err.print(f"job [bold]{job.id}[/]")
-    job = follow(client, job.id, timeout=wait_timeout, live=interactive)
-    if as_json:
-        print_json(message_json(job))
-    check_outcome(job, wants_picture=bool(outputs))
-    for name, path in outputs.items():
-        write_result(client, job.id, name, path)
-        if interactive:
-            cli_state().err.print(f"wrote {name} → {path}")
+    outputs = requested_outputs(png, raw, preview, no_wait)
+    job = upload(client, recording, not as_json, request_id=request_id, width=width, dither=dither)
+    see_job_through(client, job, outputs, no_wait=no_wait, wait_timeout=wait_timeout, as_json=as_json)
+
+
+@cli.command()
+@click.argument("phrase")
+@new_job_options
+@json_option
+@server_options
+def draw(
+    client: VoxprintClient,
+    phrase: str,
+    png: Path | None,
+    raw: Path | None,
+    preview: Path | None,
+    width: int | None,
+    dither: str | None,
+    request_id: str | None,
+    no_wait: bool,
+    wait_timeout: float,
+    as_json: bool,
+) -> None:
+    """Draw PHRASE (no recording, no speech-to-text) and follow the job to the end.
+
+    The phrase is the job's transcript; the picture and the raster follow as for a
+    recording. Exits 0 when the job completes.
+
+    \b
+    Examples:
+      voxprint draw "a dragon eating ice cream"
+      voxprint draw "two penguins on the beach" --preview dots.png
+      voxprint draw "a red balloon" --no-wait --request-id balloon-1
+    """
+    outputs = requested_outputs(png, raw, preview, no_wait)
+    job = client.draw(phrase, request_id=request_id, width=width, dither=dither)
+    see_job_through(client, job, outputs, no_wait=no_wait, wait_timeout=wait_timeout, as_json=as_json)
 
 
 @cli.command()

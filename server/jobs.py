@@ -1,4 +1,5 @@
-"""What the API does with jobs, in domain terms: submit a recording, read a job, fetch its results, list.
+"""What the API does with jobs, in domain terms: submit a recording or draw a phrase, read a job,
+fetch its results, list.
 
 Nothing here knows protobuf or gRPC. Every operation runs for one tenant and raises a
 :class:`JobError` subclass whose message is meant for the caller (never a path or a traceback);
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 MAX_REQUEST_ID_LENGTH = 128
 MAX_FILENAME_LENGTH = 255
+MAX_PHRASE_LENGTH = 500
+# What a drawn phrase's job says in place of a recording's type, and of a speech-to-text backend.
+PHRASE_CONTENT_TYPE = "text/plain"
+PHRASE_TRANSCRIBER = "text"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 # All uploads in progress together: what many clients uploading at once can make the server hold
@@ -226,6 +231,35 @@ class Jobs:
             self.media.delete(audio_path)
             raise
 
+    def draw(self, submission: Submission, phrase: str) -> Job:
+        """A job that draws ``phrase``: its transcript from the start, so no speech-to-text runs.
+
+        With a request id an earlier Draw (here or on another replica) already used, the answer is
+        that request's job.
+        """
+        new = NewJob(
+            tenant=submission.tenant,
+            request_id=submission.request_id,
+            filename="",
+            content_type=PHRASE_CONTENT_TYPE,
+            audio_path="",
+            audio_size=0,
+            audio_duration=0.0,
+            width=submission.width,
+            dither=submission.dither,
+            transcript=checked_phrase(phrase),
+            state=State.TRANSCRIBED.value,
+            transcriber=PHRASE_TRANSCRIBER,
+        )
+        if previous := self.previous(submission):
+            return previous
+        job_id = uuid.uuid4()
+        try:
+            with _storage_errors(job_id, "the job", self.on_write_failure):
+                return self.store.create(new, job_id)
+        except DuplicateRequest as duplicate:
+            return duplicate.job
+
     def discard(self, job: Job) -> None:
         """Undo ``create`` for an upload whose client cancelled before it got the job."""
         self.store.delete(job.id)
@@ -326,6 +360,19 @@ def checked_job_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise InvalidRequest(f"job_id must be a UUID as returned by Submit, not {raw[:64]!r}") from None
+
+
+def checked_phrase(raw: str) -> str:
+    """The phrase as it will be drawn: white space folded to single spaces; printable, not empty, not
+    longer than MAX_PHRASE_LENGTH."""
+    phrase = " ".join(raw.split())
+    if not phrase:
+        raise InvalidRequest("the phrase is empty: say what to draw")
+    if len(phrase) > MAX_PHRASE_LENGTH:
+        raise InvalidRequest(f"the phrase is longer than {MAX_PHRASE_LENGTH} characters")
+    if not phrase.isprintable():
+        raise InvalidRequest("the phrase holds control characters; send printable text only")
+    return phrase
 
 
 def _checked_request_id(raw: str) -> str | None:

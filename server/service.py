@@ -97,6 +97,7 @@ class VoxprintService:
             SERVICE_NAME,
             {
                 "Submit": _stream_unary(self.Submit, pb.SubmitRequest, self._caller),
+                "Draw": _unary_unary(self.Draw, pb.DrawRequest, self._caller),
                 "Watch": _unary_stream(self.Watch, pb.WatchRequest, self._caller),
                 "Fetch": _unary_unary(self.Fetch, pb.FetchRequest, self._caller),
                 "GetJob": _unary_unary(self.GetJob, pb.GetJobRequest, self._caller),
@@ -128,13 +129,7 @@ class VoxprintService:
         if first is None or first.WhichOneof("payload") != "metadata":
             raise InvalidRequest("the first Submit message must carry metadata")
         metadata = first.metadata
-        submission = self.jobs.submission(
-            tenant,
-            filename=metadata.filename,
-            request_id=metadata.request_id,
-            width=metadata.options.width,
-            dither=_from_enum(DITHERS_FROM_PROTO, metadata.options.dither, "dither algorithm"),
-        )
+        submission = self._submission(tenant, metadata.filename, metadata.request_id, metadata.options)
         async with self._uploads.only_one(submission):
             if previous := await self._blocking(self.jobs.previous, submission):
                 return job_to_proto(previous)
@@ -154,6 +149,15 @@ class VoxprintService:
             extra=job_fields(job.id),
         )
         return job_to_proto(job)
+
+    def _submission(self, tenant: str, filename: str, request_id: str, options: pb.PrintOptions) -> Submission:
+        return self.jobs.submission(
+            tenant,
+            filename=filename,
+            request_id=request_id,
+            width=options.width,
+            dither=_from_enum(DITHERS_FROM_PROTO, options.dither, "dither algorithm"),
+        )
 
     async def _create_or_take_back(self, submission: Submission, recording: bytes) -> Job:
         """Create the job; if the client cancels meanwhile, take the job back once it is made.
@@ -177,6 +181,17 @@ class VoxprintService:
                 if made.id == job_id:
                     await self._blocking(self.jobs.discard, made)
             raise
+
+    # -- Draw -----------------------------------------------------------------------------------
+
+    async def Draw(self, request: pb.DrawRequest, tenant: str) -> pb.Job:
+        submission = self._submission(tenant, "", request.request_id, request.options)
+        job = await self._blocking(self.jobs.draw, submission, request.phrase)
+        self.on_submitted()
+        log.info(
+            "job %s drawn from a phrase of %d characters", job.id, len(job.transcript or ""), extra=job_fields(job.id)
+        )
+        return job_to_proto(job)
 
     # -- Watch ----------------------------------------------------------------------------------
 

@@ -34,6 +34,10 @@ class NewJob:
     width: int
     dither: str
     tenant: str = DEFAULT_TENANT
+    # A drawn phrase starts with its transcript, already TRANSCRIBED, and no transcriber.
+    transcript: str | None = None
+    state: str = State.PENDING.value
+    transcriber: str = ""
 
 
 class DuplicateRequest(Exception):

@@ -261,6 +261,43 @@ def test_no_wait_with_outputs_is_a_usage_error(tmp_path):
     assert "--no-wait" in result.stderr
 
 
+# --- draw ---------------------------------------------------------------------------------------
+
+
+def test_draw_follows_the_phrase_to_its_raster(scripted_server, tmp_path):
+    raw = tmp_path / "dragon.bin"
+
+    result = voxprint("draw", "a dragon eating ice cream", "--raw", raw, "--server", scripted_server.target)
+
+    assert result.exit_code == 0, result.output
+    job_id = result.stderr.split("job ")[1].split()[0]
+    assert "completed" in result.stderr and "transcribing" not in result.stderr
+    assert raw.read_bytes() == fetch_raw(scripted_server, job_id).data
+
+
+def test_draw_no_wait_prints_only_the_job_id(scripted_server):
+    result = voxprint("draw", "a dragon", "--no-wait", "--server", scripted_server.target)
+
+    assert result.exit_code == 0, result.output
+    job = scripted_server.stub.GetJob(voxprint_pb2.GetJobRequest(job_id=result.stdout.strip()))
+    assert job.transcript == "a dragon"
+
+
+def test_draw_json_prints_the_finished_job(scripted_server):
+    result = voxprint("draw", "a red balloon", "--json", "--server", scripted_server.target)
+
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert (printed["state"], printed["transcript"]) == ("JOB_STATE_COMPLETED", "a red balloon")
+
+
+def test_draw_of_an_empty_phrase_fails_in_one_line(scripted_server):
+    result = voxprint("draw", " ", "--server", scripted_server.target)
+
+    assert result.exit_code != 0
+    assert "empty" in result.stderr and "Traceback" not in result.output
+
+
 # --- get / list / fetch ------------------------------------------------------------------------
 
 

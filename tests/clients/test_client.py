@@ -343,3 +343,14 @@ def test_tls_with_the_servers_root_certificate(server_factory, tmp_path):
     )
     with VoxprintClient(ChannelConfig(target=server.target, root_certificates=cert.read_bytes())) as client:
         assert list(client.iter_jobs()) == []
+
+
+def test_draw_makes_a_job_of_the_phrase_on_the_real_server(server_factory):
+    server = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    with VoxprintClient(server.target) as client:
+        job = client.draw("a dragon", dither="atkinson")
+        finished = client.wait(job.id, timeout=30)
+        with pytest.raises(InvalidArgument, match="empty"):
+            client.draw("   ")
+    assert (finished.state, finished.transcript) == (voxprint_pb2.JOB_STATE_COMPLETED, "a dragon")
+    assert finished.options.dither == voxprint_pb2.DITHER_ATKINSON

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.support.clients import JOB_ID, FakeServer, event_at, job_at
 from voxprint.clients import AsyncVoxprintClient, ChannelConfig, NotFound, NotReady
 from voxprint.clients._upload import CHUNK_SIZE
@@ -87,3 +88,16 @@ async def test_submit_watch_fetch_on_the_real_server(server_factory, speech_wav)
     assert states == sorted(states)  # the pipeline's states are numbered in order
     assert "penguins" in finished.transcript
     assert (preview.width, preview.height) == (finished.raster.width, finished.raster.height)
+
+
+async def test_draw_makes_a_job_of_the_phrase_on_the_real_server(server_factory):
+    server = server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
+    async with AsyncVoxprintClient(server.target) as client:
+        job = await client.draw("a dragon", request_id="dragon-1", width=576)
+        assert (await client.draw("a dragon", request_id="dragon-1")).id == job.id
+        finished = await client.wait(job.id, timeout=30)
+    assert (finished.state, finished.transcript, finished.raster.width) == (
+        voxprint_pb2.JOB_STATE_COMPLETED,
+        "a dragon",
+        576,
+    )

@@ -99,6 +99,23 @@ def test_request_ids_are_scoped_per_tenant(shared):
     assert submit(shared, KITCHEN, request_id="press-1").id == kitchen_job.id
 
 
+def test_a_drawn_phrase_belongs_to_its_tenant_and_its_request_id_to_that_tenant(shared):
+    def draw(metadata) -> pb.Job:
+        return shared.stub.Draw(pb.DrawRequest(phrase="a dragon", request_id="draw-1"), metadata=metadata, timeout=30)
+
+    kitchen_job = draw(KITCHEN)
+
+    assert draw(WORKSHOP).id != kitchen_job.id
+    assert code_of(lambda: shared.stub.GetJob(pb.GetJobRequest(job_id=kitchen_job.id), metadata=WORKSHOP)) == (
+        grpc.StatusCode.NOT_FOUND
+    )
+
+
+def test_a_draw_without_a_token_is_unauthenticated(shared):
+    call = lambda: shared.stub.Draw(pb.DrawRequest(phrase="a dragon"))  # noqa: E731
+    assert code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_the_single_token_keeps_working_beside_the_file(shared):
     job = submit(shared, SINGLE)
 
