@@ -37,8 +37,14 @@ from voxprint.server.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
-# Audio arrives in chunks, but a raster or PNG goes out in one message; allow generous sizes.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# A raster or PNG goes out in one message: generous. What comes in is small (audio arrives in
+# chunks), and grpc buffers a whole message before any token is checked, so the receive limit is
+# what an unauthenticated caller can make us hold per stream.
+MAX_SEND_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024
+# Streams one connection may have open at once; more wait in the client. Enough for a gateway's
+# watchers (the service benchmark opens 1000 on one channel), a bound on what one connection holds.
+MAX_STREAMS_PER_CONNECTION = 1024
 # Request headers in all (the token, the user agent, ...): grpc's default soft limit, made hard.
 MAX_METADATA_BYTES = 8 * 1024
 # What the health probe writes to the media storage to learn that it has room again.
@@ -131,8 +137,9 @@ class VoxprintServer:
         log.info("%d unfinished job(s) in the queue (%d of them resumed from this replica)", unfinished, resumed)
 
         options = [
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
+            ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
             # Without this a second server could bind the same port and take half the requests.
@@ -145,7 +152,7 @@ class VoxprintServer:
         self.health = StorageHealth(
             health_servicer, [SERVICE_NAME], lambda: self._probe_write(media), asyncio.get_running_loop()
         )
-        jobs = Jobs(settings, self.store, media, on_write_failure=self.health.write_failed)
+        jobs = Jobs(settings, self.store, media, on_write_failure=self.health.write_failed, tenants=tenants.count)
         self.service = VoxprintService(jobs, events, tenants, self.metrics, on_submitted=self.workers.notify)
         self.server.add_generic_rpc_handlers((self.service.handlers(),))
         enable_reflection((SERVICE_NAME, health.SERVICE_NAME), self.server)

@@ -29,6 +29,8 @@ from voxprint.server.store import DEFAULT_TENANT
 
 TOKEN_ENV = "VOXPRINT_AUTH_TOKEN"
 TOKENS_FILE_ENV = "VOXPRINT_AUTH_TOKENS_FILE"
+# Long enough that guessing is hopeless at any request rate (`openssl rand -hex 16` gives 32).
+MIN_TOKEN_LENGTH = 16
 # Tenant names are stored with each job and shown in logs: short and plain.
 _TENANT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -45,6 +47,11 @@ class Tenants:
     def required(self) -> bool:
         return bool(self._tenants)
 
+    @property
+    def count(self) -> int:
+        """How many tenants may call: the default tenant alone when no token is required."""
+        return max(1, len({tenant for _, tenant in self._tenants}))
+
     def tenant_of(self, metadata: Metadata) -> str | None:
         """The tenant the call's token belongs to; None when tokens are required and it has none of them."""
         if not self._tenants:
@@ -60,9 +67,17 @@ class Tenants:
 
 
 def tenants_from_environment(environ: Mapping[str, str] = os.environ) -> Tenants:
-    """The tenants configured by VOXPRINT_AUTH_TOKEN and VOXPRINT_AUTH_TOKENS_FILE (either, both, or none)."""
-    tokens = read_tokens_file(Path(environ[TOKENS_FILE_ENV])) if environ.get(TOKENS_FILE_ENV) else {}
-    if single := environ.get(TOKEN_ENV):
+    """The tenants configured by VOXPRINT_AUTH_TOKEN and VOXPRINT_AUTH_TOKENS_FILE (either, both, or none).
+
+    A variable that is set must mean something: an empty one is refused rather than read as "no
+    authentication", which a typo in a service file would otherwise silently turn off.
+    """
+    for variable in (TOKEN_ENV, TOKENS_FILE_ENV):
+        if variable in environ and not environ[variable].strip():
+            raise ValueError(f"{variable} is set but empty: set it to a value, or unset it to serve without tokens")
+    tokens = read_tokens_file(Path(environ[TOKENS_FILE_ENV])) if TOKENS_FILE_ENV in environ else {}
+    if (single := environ.get(TOKEN_ENV)) is not None:
+        _check_strength(single, TOKEN_ENV)
         if single in tokens:
             raise ValueError(f"{TOKEN_ENV} is also a token of {environ[TOKENS_FILE_ENV]}: give each tenant its own")
         tokens[single] = DEFAULT_TENANT
@@ -81,9 +96,16 @@ def read_tokens_file(path: Path) -> dict[str, str]:
     for where, tenant, token in lines:
         if not _TENANT_NAME.fullmatch(tenant):
             raise ValueError(f"{where}: a tenant name is 1 to 64 letters, digits, '.', '_' or '-'")
+        _check_strength(token, where)
         if token in tokens:
             raise ValueError(f"{where}: this token is already given to tenant {tokens[token]!r}")
         tokens[token] = tenant
     if not tokens:
         raise ValueError(f"the tokens file {path} names no tenant")
     return tokens
+
+
+def _check_strength(token: str, where: str) -> None:
+    # Says where, never the token itself.
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"{where}: a token needs at least {MIN_TOKEN_LENGTH} characters (e.g. `openssl rand -hex 16`)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ import peewee
 from voxprint import rasterizer
 from voxprint.common.enums import Format, FormatValue
 from voxprint.server import audio
+from voxprint.server.capacity import CapacityReached, SharedCapacity
 from voxprint.server.config import Settings
 from voxprint.server.media import Media, MediaError, MediaFull, MediaMissing
 from voxprint.server.store import DuplicateRequest, Job, JobStore, NewJob, State, StoreFull
@@ -105,25 +105,6 @@ class Page:
     next_token: str
 
 
-class MemoryBudget:
-    """Bytes that uploads in progress may hold in memory, all together; safe from any thread."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def take(self, size: int) -> None:
-        with self._lock:
-            if self._held + size > self.total:
-                raise Busy("the server is receiving too many uploads at once; try again shortly")
-            self._held += size
-
-    def give_back(self, size: int) -> None:
-        with self._lock:
-            self._held -= size
-
-
 class Upload:
     """The recording as it arrives in chunks, refused as soon as it passes the size limit.
 
@@ -132,9 +113,10 @@ class Upload:
     than the copy. Use it as a context manager: leaving it gives its memory back to the budget.
     """
 
-    def __init__(self, limit: int, budget: MemoryBudget) -> None:
+    def __init__(self, limit: int, budget: SharedCapacity, tenant: str) -> None:
         self.limit = limit
         self.budget = budget
+        self.tenant = tenant
         self._data = bytearray()
         # Bytes taken from the budget: the recording's size, whether as chunks or as one copy.
         self._counted = 0
@@ -143,13 +125,17 @@ class Upload:
         return self
 
     def __exit__(self, *exception: object) -> None:
-        self.budget.give_back(self._counted)
+        self.budget.give_back(self.tenant, self._counted)
         self._data = bytearray()
 
     def add(self, chunk: bytes) -> None:
         if len(self._data) + len(chunk) > self.limit:
             raise TooLarge(f"the recording is larger than the server's limit of {self.limit} bytes")
-        self.budget.take(len(chunk))
+        try:
+            self.budget.take(self.tenant, len(chunk))
+        except CapacityReached as reached:
+            who = "this tenant is sending" if reached.tenant_share else "the server is receiving"
+            raise Busy(f"{who} too many uploads at once; try again shortly") from None
         self._counted += len(chunk)
         self._data += chunk
 
@@ -163,13 +149,15 @@ class Upload:
 
 
 class Jobs:
-    def __init__(self, settings: Settings, store: JobStore, media: Media, on_write_failure: Callable[[], None]) -> None:
+    def __init__(
+        self, settings: Settings, store: JobStore, media: Media, on_write_failure: Callable[[], None], tenants: int = 1
+    ) -> None:
         self.settings = settings
         self.store = store
         self.media = media
         # Told when storing fails, so health can report it until writes work again.
         self.on_write_failure = on_write_failure
-        self._upload_memory = MemoryBudget(UPLOADS_IN_MEMORY_BYTES)
+        self._upload_memory = SharedCapacity(UPLOADS_IN_MEMORY_BYTES, tenants)
 
     # -- Submit ---------------------------------------------------------------------------------
 
@@ -182,13 +170,13 @@ class Jobs:
         return Submission(
             tenant=tenant,
             request_id=_checked_request_id(request_id),
-            filename=Path(filename).name[:MAX_FILENAME_LENGTH],
+            filename=_checked_filename(filename),
             width=checked_width,
             dither=dither or self.settings.default_dither,
         )
 
-    def upload(self) -> Upload:
-        return Upload(self.settings.max_upload_bytes, self._upload_memory)
+    def upload(self, tenant: str) -> Upload:
+        return Upload(self.settings.max_upload_bytes, self._upload_memory, tenant)
 
     def previous(self, submission: Submission) -> Job | None:
         """The job an earlier Submit with the same request id made, for an idempotent retry."""
@@ -339,6 +327,11 @@ def _storage_errors(job_id: uuid.UUID, what: str, on_failure: Callable[[], None]
         raise StorageFull(f"no space left to store {what}; try again later") from error
     except (DuplicateRequest, peewee.IntegrityError):
         raise
+    except peewee.DataError as error:
+        # The database refused a value of this request: the request's fault, not an outage (which
+        # would send clients retrying and take this replica out of the load balancer's rotation).
+        log.warning("job %s: the job store refused a value of the request: %s", job_id, error)
+        raise InvalidRequest("the request holds a value the job store cannot keep") from error
     except (MediaError, peewee.DatabaseError) as error:
         log.error("job %s: cannot store %s", job_id, what, exc_info=error)
         on_failure()
@@ -373,6 +366,14 @@ def checked_phrase(raw: str) -> str:
     if not phrase.isprintable():
         raise InvalidRequest("the phrase holds control characters; send printable text only")
     return phrase
+
+
+def _checked_filename(raw: str) -> str:
+    # Kept for people and shown by clients: a NUL or an escape sequence has no place in it (and
+    # PostgreSQL refuses NUL, which must not pass for a storage outage).
+    if not raw.isprintable():
+        raise InvalidRequest("filename holds control characters; send printable text only")
+    return Path(raw).name[:MAX_FILENAME_LENGTH]
 
 
 def _checked_request_id(raw: str) -> str | None:

@@ -4,6 +4,10 @@ JSON lines carry ``time``, ``level``, ``logger`` and ``message`` always, ``repli
 server knows its id, and ``job_id``, ``stage`` and ``duration`` where the code logging the line
 passes them (``log.info(..., extra=job_fields(job_id, stage, seconds))``), so a log pipeline can
 filter and aggregate without parsing messages.
+
+``--log-level`` sets voxprint's own loggers. Other libraries' loggers stay at INFO or above unless
+named in ``--debug-loggers``: peewee's DEBUG lines carry SQL parameters (transcripts, tenants,
+filenames) and HTTP libraries' carry headers, which no one should get by asking for voxprint's detail.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import datetime as dt
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 STRUCTURED_FIELDS = ("job_id", "stage", "duration")
+# The parent of every logger of voxprint's own (they are named by module).
+OWN_LOGGER = "voxprint"
 
 
 class _Replica(logging.Filter):
@@ -48,12 +55,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
-    """Send the process's logs to stderr at ``level``, as ``text`` lines or ``json`` objects."""
+def configure_logging(level: str, log_format: str = "text", debug_loggers: Sequence[str] = ()) -> None:
+    """Send the process's logs to stderr, as ``text`` lines or ``json`` objects: voxprint's at
+    ``level``, other libraries' at INFO or above, those named in ``debug_loggers`` at DEBUG."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(_replica)
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    own_level = logging.getLevelName(level.upper())
+    logging.basicConfig(level=max(own_level, logging.INFO), handlers=[handler], force=True)
+    logging.getLogger(OWN_LOGGER).setLevel(own_level)
+    for name in debug_loggers:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def set_replica(replica_id: str | None) -> None:

@@ -164,6 +164,13 @@ class ServerCommand(click.Command):
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
 @_option(
+    "--debug-loggers",
+    "VOXPRINT_DEBUG_LOGGERS",
+    "Other libraries' loggers to show at DEBUG, comma-separated (e.g. peewee,httpx); they stay at INFO "
+    "otherwise, since their DEBUG lines carry user data such as SQL parameters.",
+    default="",
+)
+@_option(
     "--log-format",
     "VOXPRINT_LOG_FORMAT",
     "text: one line per event; json: one JSON object per line (time, level, job_id, stage, duration, replica).",
@@ -182,7 +189,7 @@ class ServerCommand(click.Command):
     help="Check the flags, backend keys (present, never shown), database, media and TLS pair; "
     "print one line per check and exit 0 if all pass, else 1.",
 )
-def main(log_level: str, log_format: str, check_config: bool, **options) -> None:
+def main(log_level: str, debug_loggers: str, log_format: str, check_config: bool, **options) -> None:
     """Serve voxprint: spoken recordings in, pictures and thermal-printer rasters out.
 
     Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
@@ -190,7 +197,7 @@ def main(log_level: str, log_format: str, check_config: bool, **options) -> None
     Set VOXPRINT_AUTH_TOKEN (one token) or VOXPRINT_AUTH_TOKENS_FILE (a tenant and its token a line)
     to require 'authorization: Bearer <token>' on every call.
     """
-    configure_logging(log_level, log_format)
+    configure_logging(log_level, log_format, [name.strip() for name in debug_loggers.split(",") if name.strip()])
     settings = settings_from(options)
     if check_config:
         results = run_checks(settings)

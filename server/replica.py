@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import IO
 
+from voxprint.server.permissions import private_file, private_folder
+
 
 class DataDirInUse(RuntimeError):
     """Another voxprint-server process is running on this data dir."""
@@ -22,8 +24,10 @@ class DataDirInUse(RuntimeError):
 
 class Replica:
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file: IO[str] | None = open(data_dir / ".lock", "a")  # held open: the lock lives as long as the file
+        private_folder(data_dir)
+        self._lock_file: IO[str] | None = open(
+            private_file(data_dir / ".lock"), "a"
+        )  # held open: the lock lives as long as the file
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -42,7 +46,7 @@ def _stored_id(path: Path) -> str:
         return path.read_text().strip()
     # The host name makes claims readable in the table; the random part makes the id unique.
     replica_id = f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
-    temporary = path.with_suffix(".tmp")
+    temporary = private_file(path.with_suffix(".tmp"))
     temporary.write_text(replica_id + "\n")
     os.replace(temporary, path)
     return replica_id

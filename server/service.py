@@ -28,6 +28,7 @@ from google.protobuf.message import DecodeError, Message
 
 from voxprint.common.enums import FETCH_FORMATS, TERMINAL_STATES
 from voxprint.server.auth import Tenants
+from voxprint.server.capacity import CapacityReached, SharedCapacity
 from voxprint.server.events import JobEvents
 from voxprint.server.jobs import (
     Busy,
@@ -89,7 +90,7 @@ class VoxprintService:
         self.on_submitted = on_submitted
         self._threads = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="voxprint-io")
         self._uploads = _UploadsInFlight()
-        self._watch_streams = 0
+        self._watch_streams = SharedCapacity(MAX_WATCH_STREAMS, tenants.count)
 
     def handlers(self) -> grpc.GenericRpcHandler:
         """The ``voxprint.v1.Voxprint`` methods, each taking its request as raw bytes."""
@@ -133,7 +134,7 @@ class VoxprintService:
         async with self._uploads.only_one(submission):
             if previous := await self._blocking(self.jobs.previous, submission):
                 return job_to_proto(previous)
-            with self.jobs.upload() as upload:
+            with self.jobs.upload(tenant) as upload:
                 async for request in requests:
                     if request.WhichOneof("payload") != "audio_chunk":
                         raise InvalidRequest("only the first Submit message may carry metadata")
@@ -197,15 +198,18 @@ class VoxprintService:
 
     async def Watch(self, request: pb.WatchRequest, tenant: str) -> AsyncIterator[pb.JobEvent]:
         job_id = str(checked_job_id(request.job_id))
-        if self._watch_streams >= MAX_WATCH_STREAMS:
-            raise Busy(f"the server is serving its limit of {MAX_WATCH_STREAMS} Watch streams; try again shortly")
-        self._watch_streams += 1
+        try:
+            self._watch_streams.take(tenant, 1)
+        except CapacityReached as reached:
+            raise Busy(
+                f"the server is serving {reached.which} of {reached.limit} Watch streams; try again shortly"
+            ) from None
         try:
             with self.metrics.watch_stream():
                 async for event in self._events_of(tenant, job_id):
                     yield event
         finally:
-            self._watch_streams -= 1
+            self._watch_streams.give_back(tenant, 1)
 
     async def _events_of(self, tenant: str, job_id: str) -> AsyncIterator[pb.JobEvent]:
         # Subscribe before reading the snapshot so no change can fall between the two.

@@ -15,17 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from voxprint.server.media.interface import MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.permissions import PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE, private_folder
 
 # Temporary files start with this; they never outlive the write that made them.
 PARTIAL_PREFIX = ".partial-"
-# Like any new file, so the umask decides who else may read the media (tempfile would force 0600).
-_FILE_MODE = 0o666
 
 
 class LocalMedia:
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_folder(self.root)
         self.url = self.root.as_uri()
 
     def put(self, key: str, data: bytes) -> None:
@@ -34,7 +33,7 @@ class LocalMedia:
             self._make_directory(destination.parent)
             temporary = destination.with_name(f"{PARTIAL_PREFIX}{uuid.uuid4().hex}")
             try:
-                with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE), "wb") as file:
+                with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb") as file:
                     file.write(data)
                     file.flush()
                     os.fsync(file.fileno())
@@ -70,7 +69,7 @@ class LocalMedia:
         if directory.is_dir():
             return
         self._make_directory(directory.parent)
-        directory.mkdir(exist_ok=True)
+        directory.mkdir(exist_ok=True, mode=PRIVATE_FOLDER_MODE)
         _fsync_directory(directory.parent)
 
 

@@ -12,12 +12,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from voxprint.server.extras import POSTGRES, needs_extra
+from voxprint.server.permissions import private_file
 from voxprint.server.store.migrations import migrate
 from voxprint.server.store.models import database
 
@@ -60,8 +62,11 @@ def connect_database(
     """The database at ``url`` with a bounded pool, neither migrated nor bound to the models."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
+        path = parts.path[1:] or ":memory:"
+        if path != ":memory:":
+            _private_sqlite_files(Path(path))
         db: PooledDatabase = PooledSqliteDatabase(
-            parts.path[1:] or ":memory:",
+            path,
             pragmas=SQLITE_PRAGMAS,
             max_connections=pool_size,
             timeout=POOL_WAIT_SECONDS,
@@ -131,3 +136,13 @@ class DatabaseAccess:
     def close(self) -> None:
         """Close every pooled connection (at shutdown)."""
         self.db.close_all()
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The database file, made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+    main file's mode, so all three stay private (including files an older voxprint left wider)."""
+    if not path.parent.is_dir():
+        return  # SQLite says so itself when it cannot open the file
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file == path or file.exists():
+            private_file(file)

@@ -400,16 +400,19 @@ def test_debug_shows_the_traceback_instead():
     assert isinstance(result.exception.__cause__, Unavailable)
 
 
+GUARD_TOKEN = "s3cret-token-0123456789"
+
+
 @pytest.fixture
 def guarded_server(server_factory, monkeypatch):
-    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", "s3cret")
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", GUARD_TOKEN)
     return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
 
 
 @pytest.mark.slow
 def test_the_token_comes_from_the_flag_or_the_environment(guarded_server):
-    by_flag = voxprint("list", "--token", "s3cret", "--server", guarded_server.target)
-    by_env = voxprint("list", "--server", guarded_server.target, env={"VOXPRINT_TOKEN": "s3cret"})
+    by_flag = voxprint("list", "--token", GUARD_TOKEN, "--server", guarded_server.target)
+    by_env = voxprint("list", "--server", guarded_server.target, env={"VOXPRINT_TOKEN": GUARD_TOKEN})
     assert by_flag.exit_code == by_env.exit_code == 0, by_flag.output + by_env.output
 
 
@@ -424,7 +427,7 @@ def test_no_token_for_a_guarded_server_exits_with_the_auth_code_and_names_the_fl
 @pytest.mark.slow
 def test_a_wrong_token_and_an_unreachable_server_exit_differently(guarded_server):
     wrong_token = voxprint("list", "--token", "guess", "--server", guarded_server.target)
-    unreachable = voxprint("list", "--token", "s3cret", "--server", f"127.0.0.1:{free_port()}")
+    unreachable = voxprint("list", "--token", GUARD_TOKEN, "--server", f"127.0.0.1:{free_port()}")
     assert (wrong_token.exit_code, unreachable.exit_code) == (EXIT_AUTH, EXIT_UNAVAILABLE)
 
 

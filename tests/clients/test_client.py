@@ -315,15 +315,18 @@ def test_watch_resumes_across_a_server_restart(server_factory):
     assert rest[-1].job.transcript == "a cat"
 
 
+GUARD_TOKEN = "s3cret-token-0123456789"
+
+
 @pytest.fixture
 def guarded_server(server_factory, monkeypatch):
-    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", "s3cret")
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", GUARD_TOKEN)
     return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
 
 
 @pytest.mark.slow
 def test_the_token_opens_a_guarded_server(guarded_server):
-    with VoxprintClient(ChannelConfig(target=guarded_server.target, token="s3cret")) as client:
+    with VoxprintClient(ChannelConfig(target=guarded_server.target, token=GUARD_TOKEN)) as client:
         job = client.wait(client.submit(wav_bytes(0.5)).id, timeout=30)
     assert job.state == voxprint_pb2.JOB_STATE_COMPLETED
 

@@ -13,7 +13,7 @@ from tests.support.servers import submit_requests
 from voxprint.v1 import voxprint_pb2 as pb
 from voxprint.v1 import voxprint_pb2_grpc
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 
 
 @pytest.fixture

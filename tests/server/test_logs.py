@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import peewee
 import pytest
 
 from voxprint.server.logs import configure_logging, job_fields, set_replica
@@ -14,9 +15,12 @@ from voxprint.server.logs import configure_logging, job_fields, set_replica
 def restore_logging():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    named = {name: logging.getLogger(name).level for name in ("voxprint", "peewee")}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, named_level in named.items():
+        logging.getLogger(name).setLevel(named_level)
     set_replica(None)
 
 
@@ -51,3 +55,26 @@ def test_text_lines_stay_as_they_were(restore_logging, capfd):
     configure_logging("INFO", "text")
     logging.getLogger("voxprint.server.app").info("voxprint listening")
     assert capfd.readouterr().err.strip().endswith("INFO voxprint.server.app: voxprint listening")
+
+
+def test_debug_shows_voxprints_own_detail_but_no_sql_parameters(restore_logging, capfd, tmp_path):
+    configure_logging("DEBUG", "text")
+    logging.getLogger("voxprint.server.pipeline").debug("own detail")
+    db = peewee.SqliteDatabase(str(tmp_path / "x.db"))
+    db.execute_sql("SELECT ?", ("a transcript nobody else should read",))
+    shown = capfd.readouterr().err
+    assert "own detail" in shown and "a transcript nobody else should read" not in shown
+
+
+def test_a_library_named_among_the_debug_loggers_shows_its_detail(restore_logging, capfd, tmp_path):
+    configure_logging("INFO", "text", debug_loggers=["peewee"])
+    db = peewee.SqliteDatabase(str(tmp_path / "x.db"))
+    db.execute_sql("SELECT ?", ("asked for by name",))
+    assert "asked for by name" in capfd.readouterr().err
+
+
+def test_warning_level_quiets_every_logger(restore_logging, capfd):
+    configure_logging("WARNING", "text")
+    logging.getLogger("voxprint.server.app").info("own news")
+    logging.getLogger("httpx").info("library news")
+    assert capfd.readouterr().err == ""

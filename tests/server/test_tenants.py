@@ -159,8 +159,9 @@ def test_the_tokens_file_maps_each_token_to_its_tenant(tokens_file):
     [
         ("kitchen\n", "line 1: expected a tenant name and its token"),
         ("kitchen a b\n", "line 1: expected a tenant name and its token"),
-        ("kit/chen secret-token\n", "line 1: a tenant name is"),
-        ("a same-token\nb same-token\n", "line 2: this token is already given to tenant 'a'"),
+        ("kit/chen secret-token-0123456789\n", "line 1: a tenant name is"),
+        ("a same-token-0123456789\nb same-token-0123456789\n", "line 2: this token is already given to tenant 'a'"),
+        ("a short-token\n", "line 1: a token needs at least 16 characters"),
         ("# nobody\n", "names no tenant"),
     ],
 )
@@ -171,7 +172,31 @@ def test_a_bad_tokens_file_is_refused_naming_the_file_and_line_never_a_token(tmp
         read_tokens_file(path)
 
     assert problem in str(refused.value) and str(path) in str(refused.value)
-    assert "same-token" not in str(refused.value) and "secret-token" not in str(refused.value)
+    assert not any(secret in str(refused.value) for secret in ("same-token", "secret-token", "short-token"))
+
+
+@pytest.mark.parametrize("variable", ["VOXPRINT_AUTH_TOKEN", "VOXPRINT_AUTH_TOKENS_FILE"])
+def test_a_token_variable_set_but_empty_is_refused_rather_than_read_as_no_authentication(variable):
+    with pytest.raises(ValueError, match=f"{variable} is set but empty"):
+        tenants_from_environment({variable: ""})
+
+
+def test_a_short_single_token_is_refused_without_showing_it():
+    with pytest.raises(ValueError, match="VOXPRINT_AUTH_TOKEN: a token needs at least 16 characters") as refused:
+        tenants_from_environment({"VOXPRINT_AUTH_TOKEN": "abc123"})
+    assert "abc123" not in str(refused.value)
+
+
+def test_a_tokens_file_other_users_can_read_is_used_with_a_warning(tokens_file, caplog):
+    tokens_file.chmod(0o644)
+    assert read_tokens_file(tokens_file)
+    assert "can be read by other users" in caplog.text and "chmod 600" in caplog.text
+
+
+def test_a_private_tokens_file_is_used_without_a_warning(tokens_file, caplog):
+    tokens_file.chmod(0o600)
+    assert read_tokens_file(tokens_file)
+    assert "other users" not in caplog.text
 
 
 def test_a_missing_tokens_file_is_refused_naming_it(tmp_path):

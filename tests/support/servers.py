@@ -11,15 +11,15 @@ from pathlib import Path
 import grpc
 import pytest
 
-from voxprint.server.app import MAX_MESSAGE_BYTES, VoxprintServer
+from voxprint.server.app import MAX_SEND_MESSAGE_BYTES, VoxprintServer
 from voxprint.server.config import Settings
 from voxprint.server.illustrators import Illustrator
 from voxprint.server.transcribers import Transcriber
 from voxprint.v1 import voxprint_pb2, voxprint_pb2_grpc
 
 CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_SEND_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_SEND_MESSAGE_BYTES),
 ]
 
 

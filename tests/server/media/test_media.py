@@ -249,12 +249,13 @@ def test_local_writes_leave_no_partial_file(local_media):
     assert [file.name for file in (local_media.root / KEY).parent.iterdir()] == [Path(KEY).name]
 
 
-@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
-def test_local_files_get_the_usual_permissions_under_the_umask(local_media, umask, mask, mode):
+@pytest.mark.parametrize("mask", [0o000, 0o022, 0o027])
+def test_local_files_and_folders_are_private_whatever_the_umask(local_media, umask, mask):
     os.umask(mask)
     local_media.put(KEY, DATA)
 
-    assert (local_media.root / KEY).stat().st_mode & 0o777 == mode
+    assert (local_media.root / KEY).stat().st_mode & 0o777 == 0o600
+    assert (local_media.root / KEY).parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_local_missing_media_message_names_no_server_path(local_media):
