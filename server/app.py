@@ -175,7 +175,7 @@ class VoxprintServer:
 
     def _probe_write(self, media: Media) -> None:
         """Raises unless both the database and the media storage can take a write now."""
-        self.store.probe_write()
+        self.access.probe_write()
         key = f"probe/{uuid.uuid4()}"
         media.put(key, bytes(PROBE_BYTES))
         media.delete(key)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ import peewee
 
 from voxprint.server.app import VoxprintServer
 from voxprint.server.backends import Option, Registry
+from voxprint.server.backup import BackupError, backup
 from voxprint.server.check_config import check_config as run_checks
 from voxprint.server.config import Settings
 from voxprint.server.illustrators import ILLUSTRATORS
@@ -64,7 +67,22 @@ def _backend_option(option: Option) -> click.Option:
 
 
 class ServerCommand(click.Command):
-    """Reads the backend registries each time it parses or shows help, not once at import."""
+    """Reads the backend registries each time it parses or shows help, not once at import; hands
+    ``voxprint-server backup ...`` to the backup command."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        arguments = list(sys.argv[1:] if args is None else args)
+        if arguments[:1] == ["backup"]:
+            name = f"{prog_name or 'voxprint-server'} backup"
+            return backup_command.main(arguments[1:], name, complete_var, standalone_mode, **extra)
+        return super().main(arguments, prog_name, complete_var, standalone_mode, **extra)
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         *own, help_option = super().get_params(ctx)
@@ -195,7 +213,8 @@ def main(log_level: str, debug_loggers: str, log_format: str, check_config: bool
     Runs on offline defaults (bundled Whisper tiny.en, local pictograms) with no API key and no
     network. Jobs left unfinished by a crash resume on start. Stop with Ctrl-C or SIGTERM.
     Set VOXPRINT_AUTH_TOKEN (one token) or VOXPRINT_AUTH_TOKENS_FILE (a tenant and its token a line)
-    to require 'authorization: Bearer <token>' on every call.
+    to require 'authorization: Bearer <token>' on every call. `voxprint-server backup PATH` copies a
+    running server's data dir (see `voxprint-server backup --help`).
     """
     configure_logging(log_level, log_format, [name.strip() for name in debug_loggers.split(",") if name.strip()])
     settings = settings_from(options)
@@ -231,6 +250,31 @@ def settings_from(params: dict[str, Any]) -> Settings:
             if name in backend_only and name not in Settings.__dataclass_fields__
         },
     )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("destination", metavar="PATH", type=click.Path(file_okay=False, path_type=Path))
+@_option(
+    "--data-dir",
+    "VOXPRINT_DATA_DIR",
+    "The running server's data dir.",
+    default=defaults.data_dir,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@_option("--database", "VOXPRINT_DATABASE", "The server's database URL, if not SQLite in the data dir.", default=None)
+@_option("--media-url", "VOXPRINT_MEDIA_URL", "The server's media, if not in the data dir.", default=None)
+def backup_command(destination: Path, **options: Any) -> None:
+    """Copy a running server's SQLite database and local media into PATH, without stopping it.
+
+    PATH (new or empty) becomes a data dir: `voxprint-server --data-dir PATH` serves every job the
+    server had acknowledged when the backup began. PostgreSQL and S3 are backed up with their own
+    tools (pg_dump, the bucket's): see docs/operations.md.
+    """
+    try:
+        report = backup(settings_from(options), destination)
+    except (BackupError, sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"backup failed: {error}") from None
+    click.echo(f"backed up {report.jobs} job(s) and {report.media_files} media file(s) into {destination}")
 
 
 async def _serve(server: VoxprintServer) -> None:

@@ -3,18 +3,20 @@
 Workers are threads because every stage blocks (speech model, HTTP calls, Pillow, the Cython
 kernel — which releases the GIL). They sleep on an event that Submit sets, and also look for
 work every ``poll_interval`` seconds, which is also how jobs submitted to another replica, or
-left by a dead one whose leases ran out, are found. One more thread renews this replica's leases
-every ``lease/3`` seconds.
+left by a dead one whose leases ran out, are found. One more thread renews, every ``lease/3``
+seconds, the leases of the jobs the workers are running at that moment, and no others.
 
 A worker survives any error: a database or storage failure is logged, the job's claim is given
-back (or, if even that fails, left to expire), and the worker backs off before it looks again.
+back (or, if even that fails, left to expire: no heartbeat renews a job no worker runs, so this
+replica or another takes it again), and the worker backs off before it looks again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from voxprint.server.pipeline import Pipeline
 from voxprint.server.store import Job, JobQueue, LeaseLost
@@ -41,6 +43,9 @@ class WorkerPool:
         self.poll_interval = poll_interval
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        # The jobs the workers are carrying out now, by worker thread: the heartbeat renews these.
+        self._running: dict[int, Job] = {}
+        self._running_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"voxprint-worker-{n}", daemon=True) for n in range(size)
         ]
@@ -91,7 +96,7 @@ class WorkerPool:
         if job is None:
             return False
         try:
-            with self.pipeline.metrics.job_in_progress():
+            with self._carrying_out(job), self.pipeline.metrics.job_in_progress():
                 self.pipeline.run(job)
         except LeaseLost as lost:
             log.warning("%s; leaving the job to the worker that holds it", lost)
@@ -99,6 +104,22 @@ class WorkerPool:
         finally:
             self._release_quietly(job)
         return True
+
+    @contextmanager
+    def _carrying_out(self, job: Job) -> Iterator[None]:
+        worker = threading.get_ident()
+        with self._running_lock:
+            self._running[worker] = job
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                del self._running[worker]
+
+    def running_jobs(self) -> list[Job]:
+        """The jobs the workers are carrying out now."""
+        with self._running_lock:
+            return list(self._running.values())
 
     def _release_quietly(self, job: Job) -> None:
         try:
@@ -111,6 +132,6 @@ class WorkerPool:
         interval = self.queue.lease.total_seconds() / 3
         while not self._stopping.wait(interval):
             try:
-                self.queue.heartbeat()
+                self.queue.heartbeat(self.running_jobs())
             except Exception:
                 log.exception("could not renew this replica's leases; retrying in %.1f s", interval)

@@ -9,8 +9,8 @@
 Media (recordings, pictures) are not here: see ``voxprint.server.media``. Live change events: ``voxprint.server.events``.
 """
 
-from voxprint.server.store.database import DEFAULT_POOL_SIZE, DatabaseAccess, open_database
-from voxprint.server.store.jobs import DuplicateRequest, JobStore, NewJob, StoreFull
+from voxprint.server.store.database import DEFAULT_POOL_SIZE, DatabaseAccess, StoreFull, open_database
+from voxprint.server.store.jobs import DuplicateRequest, JobStore, NewJob
 from voxprint.server.store.models import DEFAULT_TENANT, TERMINAL_STATES, Job, RasterShape, Stage, State, StoredPicture
 from voxprint.server.store.queue import DEFAULT_LEASE_SECONDS, JobQueue, LeaseLost
 

@@ -8,6 +8,7 @@ replicas on one database) goes through psycopg 3. Either way a replica holds at 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -109,6 +110,32 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class StoreFull(Exception):
+    """The database has no space left for the write."""
+
+
+# PostgreSQL's SQLSTATE for "disk full" (class 53, insufficient resources).
+_POSTGRES_DISK_FULL = "53100"
+
+
+def _is_disk_full(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it arose from, is the driver's "disk full".
+
+    SQLite rolls a transaction back by itself when the disk is full, so peewee's own ROLLBACK then
+    fails ("cannot rollback") and hides the cause in the exception's context.
+    """
+    while error is not None:
+        # Peewee wraps the driver's exception and passes it as the first argument.
+        driver_error = error.args[0] if isinstance(error, peewee.DatabaseError) and error.args else error
+        if (
+            getattr(driver_error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(driver_error, "sqlstate", None) == _POSTGRES_DISK_FULL
+        ):
+            return True
+        error = error.__context__
+    return False
+
+
 class DatabaseAccess:
     """Borrowing pooled connections for reads and writes; shared by the job store and the queue.
 
@@ -121,7 +148,22 @@ class DatabaseAccess:
     def __init__(self, db: PooledDatabase) -> None:
         self.db = db
         self.postgres = is_postgres(db)
+        # The driver's placeholder for a bound parameter.
+        self._param = db.param
         self._write_turn = nullcontext() if self.postgres else threading.Lock()
+
+    def clock(self, plus_seconds: float = 0.0) -> peewee.Node:
+        """The database's own time (UTC, as the job table stores times), ``plus_seconds`` on.
+
+        Leases are written and compared by this clock, not by each replica's: every replica reads
+        the same one, so a replica whose clock runs fast takes no live job, and one running slow
+        leaves no dead job unclaimed. clock_timestamp(), not now(): a transaction's now() stands
+        still while the transaction waits for a lock.
+        """
+        if self.postgres:
+            return peewee.SQL("((clock_timestamp() AT TIME ZONE 'UTC') + make_interval(secs => %s))", (plus_seconds,))
+        # SQLite's own time, as text in the stored format (to the millisecond); one process serves it.
+        return peewee.SQL("strftime('%Y-%m-%d %H:%M:%f', 'now', ?)", (f"{plus_seconds:+.3f} seconds",))
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -130,8 +172,26 @@ class DatabaseAccess:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        with self._write_turn, self.db.connection_context(), self.db.atomic():
-            yield
+        """A transaction for writes. A full disk, on SQLite or PostgreSQL, is :class:`StoreFull`
+        whichever write met it (a Submit, a stage, a release, the health probe), not whatever
+        error the failed rollback left on top of it."""
+        try:
+            with self._write_turn, self.db.connection_context(), self.db.atomic():
+                yield
+        except peewee.OperationalError as error:
+            if _is_disk_full(error):
+                raise StoreFull("no space left on the database's disk") from error
+            raise
+
+    def probe_write(self) -> None:
+        """Write a row and take it back in one transaction, in a table of its own: raises (StoreFull
+        on a full disk) as any write would now."""
+        with self.writing():
+            probe = str(uuid.uuid4())
+            self.db.execute_sql(
+                f"INSERT INTO write_probe (id, payload) VALUES ({self._param}, {self._param})", (probe, probe * 8)
+            )
+            self.db.execute_sql(f"DELETE FROM write_probe WHERE id = {self._param}", (probe,))
 
     def close(self) -> None:
         """Close every pooled connection (at shutdown)."""

@@ -6,21 +6,13 @@ Every read a client makes names its tenant: a job of another tenant is simply no
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import peewee
 
 from voxprint.server.store.database import DatabaseAccess
-from voxprint.server.store.models import DEFAULT_TENANT, UNFINISHED, Job, RasterData, State, utcnow
-
-# PostgreSQL's SQLSTATE for "disk full" (class 53, insufficient resources).
-_POSTGRES_DISK_FULL = "53100"
-# Marks the row the write probe inserts and deletes in one transaction (never seen by a reader).
-_PROBE_TENANT = "voxprint-write-probe"
+from voxprint.server.store.models import DEFAULT_TENANT, UNFINISHED, Job, RasterData, State
 
 
 @dataclass(frozen=True)
@@ -48,17 +40,13 @@ class DuplicateRequest(Exception):
         self.job = job
 
 
-class StoreFull(Exception):
-    """The database has no space left for the write."""
-
-
 class JobStore:
     def __init__(self, access: DatabaseAccess) -> None:
         self.access = access
 
     def create(self, new: NewJob, job_id: uuid.UUID) -> Job:
         try:
-            with _full_disk_as_store_full(), self.access.writing():
+            with self.access.writing():
                 return Job.create(id=job_id, **asdict(new))
         except peewee.IntegrityError as error:
             if new.request_id and (existing := self.by_request_id(new.tenant, new.request_id)):
@@ -112,48 +100,10 @@ class JobStore:
 
     def count_queued(self) -> int:
         """Unfinished jobs no worker holds (nobody claimed them, or the claim expired)."""
-        waiting = (Job.claimed_by.is_null()) | (Job.lease_expires_at < utcnow())
+        waiting = (Job.claimed_by.is_null()) | (Job.lease_expires_at < self.access.clock())
         with self.access.reading():
             return Job.select().where(UNFINISHED, waiting).count()
 
     def count_unfinished(self) -> int:
         with self.access.reading():
             return Job.select().where(UNFINISHED).count()
-
-    def probe_write(self) -> None:
-        """Write a job row and take it back in one transaction: raises as a Submit's insert would."""
-        probe = uuid.uuid4()
-        with _full_disk_as_store_full(), self.access.writing():
-            Job.insert(
-                id=probe, tenant=_PROBE_TENANT, audio_path="", audio_size=0, audio_duration=0, width=0, dither=""
-            ).execute()
-            Job.delete_by_id(probe)
-
-
-@contextmanager
-def _full_disk_as_store_full() -> Iterator[None]:
-    """Turns the database's "disk full" (SQLite or PostgreSQL) into StoreFull; other errors pass."""
-    try:
-        yield
-    except peewee.OperationalError as error:
-        if _is_disk_full(error):
-            raise StoreFull("no space left on the database's disk") from error
-        raise
-
-
-def _is_disk_full(error: BaseException | None) -> bool:
-    """Whether ``error``, or an error it arose from, is the driver's "disk full".
-
-    SQLite rolls a transaction back by itself when the disk is full, so peewee's own ROLLBACK then
-    fails ("cannot rollback") and hides the cause in the exception's context.
-    """
-    while error is not None:
-        # Peewee wraps the driver's exception and passes it as the first argument.
-        driver_error = error.args[0] if isinstance(error, peewee.DatabaseError) and error.args else error
-        if (
-            getattr(driver_error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-            or getattr(driver_error, "sqlstate", None) == _POSTGRES_DISK_FULL
-        ):
-            return True
-        error = error.__context__
-    return False

@@ -4,21 +4,23 @@ A replica's worker *claims* the oldest unfinished job that nobody holds, or whos
 has run out, by writing its replica id, a fresh lease token and an expiry into the row. On
 PostgreSQL the candidate row is picked with ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent
 claimers never wait on or race for the same row; SQLite serves one replica and serialises its
-writers instead. A heartbeat renews all of a replica's leases every ``lease/3`` seconds; a replica
-that dies stops renewing, and once its leases expire any replica takes its jobs over.
+writers instead. A heartbeat renews the leases of the jobs this replica's workers are running,
+every ``lease/3`` seconds, and only those: a claim no worker runs any more (its release failed on a
+full disk or a lost database) expires like a dead replica's, and any replica takes the job over.
 
 Every write a worker makes is *fenced*: ``WHERE claimed_by = me AND lease_token = t``. A worker
 that lost its lease (paused past the expiry, partitioned away) finds its write refused with
 :class:`LeaseLost` and stops, so it can never overwrite the result of the replica that took over.
 
-Expiry times come from each replica's clock: replicas need synchronised clocks (NTP), to well
-within the lease length.
+Lease times come from the database's clock (``DatabaseAccess.clock``), one clock for every
+replica: a replica whose own clock is off neither steals live jobs nor leaves dead ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 import peewee
@@ -46,9 +48,8 @@ class JobQueue:
     def claim_next(self) -> Job | None:
         """Claim the oldest claimable job for this replica; None when there is none."""
         while True:
-            now = utcnow()
             with self.access.writing():
-                candidate = self._claimable(now).first()
+                candidate = self._claimable().first()
                 if candidate is None:
                     return None
                 token = uuid.uuid4().hex
@@ -56,10 +57,10 @@ class JobQueue:
                     Job.update(
                         claimed_by=self.owner,
                         lease_token=token,
-                        lease_expires_at=now + self.lease,
+                        lease_expires_at=self._expiry(),
                         attempt=Job.attempt + 1,
                     )
-                    .where(Job.id == candidate.id, (Job.claimed_by.is_null()) | (Job.lease_expires_at < now))
+                    .where(Job.id == candidate.id, self._free())
                     .execute()
                 )
                 if taken:
@@ -67,30 +68,36 @@ class JobQueue:
                     return Job.get_by_id(candidate.id)
             self.lost_races += 1
 
-    def _claimable(self, now: dt.datetime) -> peewee.ModelSelect[Job]:
-        query = (
-            Job.select(Job.id)
-            .where(UNFINISHED, (Job.claimed_by.is_null()) | (Job.lease_expires_at < now))
-            .order_by(Job.created_at)
-            .limit(1)
-        )
+    def _free(self) -> peewee.Expression:
+        """Nobody holds the job, or the holder's lease has run out."""
+        return (Job.claimed_by.is_null()) | (Job.lease_expires_at < self.access.clock())
+
+    def _expiry(self) -> peewee.Node:
+        return self.access.clock(self.lease.total_seconds())
+
+    def _claimable(self) -> peewee.ModelSelect[Job]:
+        query = Job.select(Job.id).where(UNFINISHED, self._free()).order_by(Job.created_at).limit(1)
         return query.for_update(skip_locked=True) if self.access.postgres else query
 
     def explain_claim(self) -> str:
         """The database's plan for the claim query, to show it is served by the partial index."""
-        sql, params = self._claimable(utcnow()).sql()
+        sql, params = self._claimable().sql()
         explain = "EXPLAIN" if self.access.postgres else "EXPLAIN QUERY PLAN"
         with self.access.reading():
             rows = self.access.db.execute_sql(f"{explain} {sql}", params).fetchall()
         # PostgreSQL answers one text column a line; SQLite's plan text is the last column.
         return "\n".join(str(row[-1]) for row in rows)
 
-    def heartbeat(self) -> int:
-        """Renew every lease this replica holds; returns how many it still holds."""
+    def heartbeat(self, running: Collection[Job]) -> int:
+        """Renew the leases of the ``running`` jobs (those this replica's workers are carrying out);
+        returns how many it still holds. Any other claim of this replica is left to expire."""
+        tokens = [job.lease_token for job in running if job.lease_token]
+        if not tokens:
+            return 0
         with self.access.writing():
             return (
-                Job.update(lease_expires_at=utcnow() + self.lease)
-                .where(Job.claimed_by == self.owner, UNFINISHED)
+                Job.update(lease_expires_at=self._expiry())
+                .where(Job.claimed_by == self.owner, Job.lease_token.in_(tokens), UNFINISHED)
                 .execute()
             )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -34,3 +36,20 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     yield mount
     for mount_point in mounted:
         subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+def fill_disk(folder: Path) -> Callable[[], None]:
+    """Take every free byte of the disk ``folder`` is on; returns the function that gives them back."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        for block in (64 * 1024, 4096, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(descriptor, bytes(block))
+    finally:
+        os.close(descriptor)
+    with pytest.raises(OSError) as full:
+        (folder / "one-more-byte").write_bytes(b"x")
+    assert full.value.errno == errno.ENOSPC
+    return filler.unlink

@@ -16,11 +16,21 @@ from contextlib import contextmanager
 import peewee
 from playhouse.migrate import SchemaMigrator
 
-from voxprint.server.store.migrations import m001_create_job, m002_claims_with_leases, m003_tenants
+from voxprint.server.store.migrations import (
+    m001_create_job,
+    m002_claims_with_leases,
+    m003_tenants,
+    m004_write_probe,
+)
 
 Migration = Callable[[peewee.Database, SchemaMigrator], None]
 
-MIGRATIONS: list[Migration] = [m001_create_job.apply, m002_claims_with_leases.apply, m003_tenants.apply]
+MIGRATIONS: list[Migration] = [
+    m001_create_job.apply,
+    m002_claims_with_leases.apply,
+    m003_tenants.apply,
+    m004_write_probe.apply,
+]
 
 # pg_advisory_lock key: any constant unique to voxprint ("voxp" in ASCII).
 _ADVISORY_LOCK_KEY = 0x766F7870

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 import time
@@ -9,7 +10,9 @@ import uuid
 from collections.abc import Iterator
 
 import peewee
+import psycopg
 import pytest
+import time_machine
 from playhouse.migrate import migrate as apply_operations
 from playhouse.pool import PooledPostgresqlDatabase
 
@@ -106,19 +109,30 @@ def test_existing_database_is_upgraded_by_pending_migrations_only(access, job_st
         assert Job.select().count() == 1
 
 
-def old_database(tmp_path, version: int, insert: str, parameters: tuple) -> str:
-    """A SQLite file at schema ``version`` holding one row written with ``insert``; its URL."""
-    db = peewee.SqliteDatabase(tmp_path / "old.db")
+def old_database(url: str, version: int, insert: str, parameters: tuple) -> str:
+    """The empty database at ``url`` brought to schema ``version`` only, holding one row written with
+    ``insert`` (``?`` placeholders, whatever the engine); returns ``url``."""
+    db = connect_database(url, pool_size=1)
     migrate(db, MIGRATIONS[:version])
-    db.execute_sql(insert, parameters)
-    db.close()
-    return f"sqlite:///{tmp_path / 'old.db'}"
+    with db.connection_context():
+        assert schema_version(db) == version
+        db.execute_sql(insert.replace("?", db.param), parameters)
+    db.close_all()
+    return url
 
 
-def test_a_version_1_database_keeps_its_rasters_when_upgraded(tmp_path):
+def upgraded(url: str) -> DatabaseAccess:
+    """The old database at ``url`` opened as a starting server opens it, which migrates it."""
+    access = DatabaseAccess(open_database(url))
+    with access.reading():
+        assert schema_version(access.db) == len(MIGRATIONS)
+    return access
+
+
+def test_a_version_1_database_keeps_its_rasters_when_upgraded(database_url):
     job_id = uuid.uuid4()
     url = old_database(
-        tmp_path,
+        database_url,
         1,
         "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
         " audio_duration, width, dither, raster, raster_width, raster_height, raster_bytes_per_row, transcriber,"
@@ -126,7 +140,7 @@ def test_a_version_1_database_keeps_its_rasters_when_upgraded(tmp_path):
         " 'audio/a.wav', 10, 1.0, 8, 'threshold', ?, 8, 1, 1, '', '', '{}', '2026-01-01', '2026-01-01')",
         (job_id.hex, b"\x81"),
     )
-    access = DatabaseAccess(open_database(url))
+    access = upgraded(url)
     assert JobStore(access).raster_of(job_id) == b"\x81"
     assert "raster" not in {column.name for column in access.db.get_columns("job")}
     access.close()
@@ -193,15 +207,31 @@ def test_concurrent_claimers_split_the_jobs_without_overlap(job_store, replica):
     assert len(taken) == 40 == len(set(taken))
 
 
-def test_postgres_claimers_never_lose_a_race_thanks_to_skip_locked(postgres_url):
+def test_postgres_claimers_pass_over_a_job_being_claimed_and_never_lose_a_race_thanks_to_skip_locked(postgres_url):
     access = DatabaseAccess(open_database(postgres_url))
-    submit(JobStore(access), 60)
+    created = submit(JobStore(access), 60)
     queues = [JobQueue(access, f"r{n}") for n in range(6)]
-    threads = [threading.Thread(target=lambda q=queue: [None for _ in iter(q.claim_next, None)]) for queue in queues]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    claimed: list[uuid.UUID] = []
+
+    def claim_all(queue: JobQueue) -> None:
+        while (job := queue.claim_next()) is not None:
+            claimed.append(job.id)
+
+    with psycopg.connect(postgres_url) as other_claimer:
+        # Another claimer is half-way through claiming the oldest job: it holds the row's lock.
+        other_claimer.execute("SELECT id FROM job ORDER BY created_at LIMIT 1 FOR UPDATE")
+        threads = [threading.Thread(target=claim_all, args=(queue,)) for queue in queues]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        waiting = [thread for thread in threads if thread.is_alive()]
+        other_claimer.rollback()
+    for thread in waiting:
         thread.join()
+    assert waiting == [], "claimers waited for the locked row instead of passing over it"
+    assert sorted(claimed) == sorted(created[1:]) and len(set(claimed)) == 59
+    assert queues[0].claim_next().id == created[0]  # the other claimer let go of it
     assert sum(queue.lost_races for queue in queues) == 0
     access.close()
 
@@ -230,11 +260,37 @@ def test_an_expired_claim_is_taken_over_by_another_replica(job_store, replica):
 def test_a_heartbeat_keeps_the_claim(job_store, replica):
     submit(job_store)
     holder = replica("a", lease_seconds=0.3)
-    holder.claim_next()
+    running = holder.claim_next()
     for _ in range(4):
         time.sleep(0.1)
-        assert holder.heartbeat() == 1
+        assert holder.heartbeat([running]) == 1
     assert replica("b").claim_next() is None
+
+
+def test_a_heartbeat_renews_only_the_jobs_being_run_so_an_abandoned_claim_expires(job_store, replica):
+    submit(job_store, 2)
+    holder = replica("a", lease_seconds=0.3)
+    running, abandoned = holder.claim_next(), holder.claim_next()  # abandoned: its release failed
+    for _ in range(4):
+        time.sleep(0.1)
+        assert holder.heartbeat([running]) == 1
+    taken = replica("b").claim_next()
+    assert taken.id == abandoned.id and replica("b").claim_next() is None
+
+
+def test_a_replica_whose_clock_runs_fast_takes_no_live_job(job_store, replica):
+    submit(job_store)
+    replica("a", lease_seconds=30).claim_next()
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=40)):
+        assert replica("fast").claim_next() is None
+
+
+def test_a_replica_whose_clock_runs_slow_still_takes_an_expired_job(job_store, replica):
+    [job_id] = submit(job_store)
+    replica("dead", lease_seconds=0.05).claim_next()
+    time.sleep(0.1)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=60)):
+        assert replica("slow").claim_next().id == job_id
 
 
 def test_a_worker_that_lost_its_claim_cannot_write(job_store, replica):
@@ -283,10 +339,10 @@ def test_pages_run_newest_first_without_gaps_or_repeats(job_store):
     assert seen == ids[::-1]
 
 
-def test_a_version_2_database_gives_its_jobs_to_the_default_tenant(tmp_path):
+def test_a_version_2_database_gives_its_jobs_to_the_default_tenant(database_url):
     job_id = uuid.uuid4()
     url = old_database(
-        tmp_path,
+        database_url,
         2,
         "INSERT INTO job (id, request_id, state, version, filename, content_type, audio_path, audio_size,"
         " audio_duration, width, dither, transcriber, illustrator, timings, created_at, updated_at, attempt)"
@@ -294,8 +350,10 @@ def test_a_version_2_database_gives_its_jobs_to_the_default_tenant(tmp_path):
         " '{}', '2026-01-01', '2026-01-01', 0)",
         (job_id.hex,),
     )
-    access = DatabaseAccess(open_database(url))
+    access = upgraded(url)
     assert JobStore(access).by_request_id(DEFAULT_TENANT, "r-1").id == job_id
+    # The old index kept request ids unique across all jobs; now another tenant may use the same.
+    assert JobStore(access).create(new_job("r-1", tenant="kitchen"), uuid.uuid4()).tenant == "kitchen"
     access.close()
 
 
@@ -323,10 +381,15 @@ def test_one_request_id_makes_one_job_per_tenant(job_store):
         job_store.create(new_job("r-1", tenant="kitchen"), uuid.uuid4())
 
 
-def test_the_write_probe_leaves_no_job_behind(job_store):
-    job_store.probe_write()
+def test_the_write_probe_writes_nothing_into_the_jobs_table_and_leaves_nothing(access):
+    with access.reading():
+        tables_before = access.db.get_tables()
+    access.probe_write()
 
-    assert Job.select().count() == 0
+    with access.reading():
+        assert Job.select().count() == 0
+        assert access.db.execute_sql("SELECT COUNT(*) FROM write_probe").fetchone()[0] == 0
+        assert access.db.get_tables() == tables_before
 
 
 def test_a_replica_holds_no_more_connections_than_its_pool(postgres_url, postgres_cluster):
