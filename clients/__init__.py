@@ -29,7 +29,7 @@ from voxprint.common.enums import (  # noqa: E402 - after the verbosity above, w
 
 from ._watch import ResumePolicy
 from .aio import AsyncVoxprintClient
-from .channel import DEFAULT_TARGET, ChannelConfig
+from .channel import DEFAULT_TARGET, ChannelConfig, TokenWouldLeak
 from .client import VoxprintClient
 from .errors import (
     Cancelled,
@@ -58,6 +58,7 @@ __all__ = [
     "NotReady",
     "PermissionDenied",
     "ResumePolicy",
+    "TokenWouldLeak",
     "TooLarge",
     "Unauthenticated",
     "Unavailable",

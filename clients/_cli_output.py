@@ -90,11 +90,11 @@ def job_table(job: voxprint_pb2.Job) -> Table:
     table.add_column(style="bold")
     table.add_column()
     rows = [
-        ("id", escape(job.id)),
+        ("id", shown(job.id)),
         ("state", state_text(job)),
-        ("transcript", escape(job.transcript) or "[dim]—[/]"),
-        ("error", escape(problem_text(job) or "") or "[dim]—[/]"),
-        ("file", f"{escape(job.filename)} ({job.audio_size_bytes} bytes, {job.audio_duration_seconds:.1f} s)"),
+        ("transcript", shown(job.transcript) or "[dim]—[/]"),
+        ("error", shown(problem_text(job) or "") or "[dim]—[/]"),
+        ("file", f"{shown(job.filename)} ({job.audio_size_bytes} bytes, {job.audio_duration_seconds:.1f} s)"),
         ("options", f"{job.options.width} dots, {enum_label(voxprint_pb2.Dither, job.options.dither)}"),
     ]
     if job.HasField("image"):
@@ -102,10 +102,10 @@ def job_table(job: voxprint_pb2.Job) -> Table:
     if job.HasField("raster"):
         rows.append(("raster", f"{job.raster.width}×{job.raster.height} dots, {job.raster.bytes_per_row} bytes/row"))
     rows += [
-        ("backends", f"{escape(job.backends.transcriber)} → {escape(job.backends.illustrator)}"),
+        ("backends", f"{shown(job.backends.transcriber)} → {shown(job.backends.illustrator)}"),
         ("timings", timings_text(job) or "[dim]—[/]"),
         ("created", job.created_at.ToDatetime().isoformat(timespec="seconds") + "Z"),
-        ("request id", escape(job.request_id) or "[dim]—[/]"),
+        ("request id", shown(job.request_id) or "[dim]—[/]"),
     ]
     for key, value in rows:
         table.add_row(key, value)
@@ -157,7 +157,19 @@ def fair_shares(available: int, wanted: Sequence[int]) -> list[int]:
 
 
 def single_line(text: str) -> str:
-    return " ".join(text.split())
+    return literal(" ".join(text.split()))
+
+
+def literal(text: str) -> str:
+    """``text`` with its control characters written out (``\\x1b``, ``\\x00``, ``\\n``): a job's
+    filename, transcript or error comes from whoever made the job, and must not drive the terminal
+    (clear it, retitle it, hide what follows) when it is printed."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode() for char in text)
+
+
+def shown(text: str) -> str:
+    """``text`` as rich markup that prints exactly the characters of ``literal(text)``."""
+    return escape(literal(text))
 
 
 def print_trimmed(console: Console, renderable: RenderableType) -> None:
@@ -194,7 +206,7 @@ class LiveFollow:
         self._console.print(f"[dim]{elapsed:6.1f} s[/]  {state_text(job)}")
         if job.transcript and not self._transcript_shown:
             self._transcript_shown = True
-            self._console.print(f"          [bold]“{escape(job.transcript)}”[/]")
+            self._console.print(f"          [bold]“{shown(job.transcript)}”[/]")
         self._status.update(f"{enum_label(JobState, job.state)}…")
 
     def finish(self, job: voxprint_pb2.Job) -> None:

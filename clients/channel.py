@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -48,13 +49,19 @@ class ChannelConfig:
     #: for large pictures.
     max_receive_message_bytes: int = 64 * MIB
     max_send_message_bytes: int = 8 * MIB
+    #: Send the token without TLS to a host other than this machine, where anyone on the way can
+    #: read it. Off: such a channel is refused with :class:`TokenWouldLeak`.
+    allow_plaintext_token: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ChannelConfig:
-        """``VOXPRINT_SERVER``, ``VOXPRINT_TOKEN`` and ``VOXPRINT_TLS_CA`` (a PEM path), then overrides."""
+        """``VOXPRINT_SERVER``, ``VOXPRINT_TOKEN`` (or ``VOXPRINT_TOKEN_FILE``) and ``VOXPRINT_TLS_CA``
+        (a PEM path), then overrides."""
         values: dict[str, Any] = {}
         if server := os.environ.get("VOXPRINT_SERVER"):
             values["target"] = server
+        if token_file := os.environ.get("VOXPRINT_TOKEN_FILE"):
+            values["token"] = read_token_file(Path(token_file))
         if token := os.environ.get("VOXPRINT_TOKEN"):
             values["token"] = token
         if ca_path := os.environ.get("VOXPRINT_TLS_CA"):
@@ -84,17 +91,54 @@ class ChannelConfig:
     def credentials(self) -> grpc.ChannelCredentials | None:
         return grpc.ssl_channel_credentials(self.root_certificates) if self.uses_tls else None
 
+    def check_token_transport(self) -> None:
+        """Refuse to send the token in the clear beyond this machine, unless allowed."""
+        if self.token and not self.uses_tls and not self.allow_plaintext_token and not _is_local(self.target):
+            raise TokenWouldLeak(
+                f"the token would cross the network unencrypted to {self.target}: use TLS (--tls or --tls-ca), "
+                "or allow it with --allow-plaintext-token"
+            )
+
     def channel(self) -> grpc.Channel:
+        self.check_token_transport()
         credentials = self.credentials()
         if credentials is None:
             return grpc.insecure_channel(self.target, options=self.options())
         return grpc.secure_channel(self.target, credentials, options=self.options())
 
     def aio_channel(self) -> grpc.aio.Channel:
+        self.check_token_transport()
         credentials = self.credentials()
         if credentials is None:
             return grpc.aio.insecure_channel(self.target, options=self.options())
         return grpc.aio.secure_channel(self.target, credentials, options=self.options())
+
+
+class TokenWouldLeak(ValueError):
+    """A token would go without TLS to another machine, where anyone on the way could read it."""
+
+
+def read_token_file(path: Path) -> str:
+    """The token in ``path``: its first line, without surrounding white space."""
+    lines = path.read_text().splitlines()
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise ValueError(f"the token file {path} is empty")
+    return token
+
+
+def _is_local(target: str) -> bool:
+    """Whether ``target`` is this machine: a loopback address, localhost, or not TCP at all (unix:)."""
+    address = _host_and_port(target)
+    if address is None:
+        return True
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def as_config(config: ChannelConfig | str | None) -> ChannelConfig:

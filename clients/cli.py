@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -15,7 +16,6 @@ from typing import Any, BinaryIO
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from voxprint import rasterizer
@@ -32,9 +32,12 @@ from ._cli_output import (
     print_trimmed,
     problem_text,
     raster_json,
+    shown,
+    single_line,
 )
 from ._requests import ALL_JOBS_PAGE_SIZE
-from .channel import DEFAULT_TARGET, ChannelConfig, probe_transport
+from .catprinter import scan as catprinter_scan
+from .channel import DEFAULT_TARGET, ChannelConfig, TokenWouldLeak, probe_transport, read_token_file
 from .client import VoxprintClient
 from .errors import (
     DeadlineExceeded,
@@ -100,7 +103,7 @@ def exit_code_for(error: Exception) -> int:
         return EXIT_NOT_FOUND
     if isinstance(error, NotReady):
         return EXIT_NOT_READY
-    if isinstance(error, (InvalidArgument, TooLarge)):
+    if isinstance(error, (InvalidArgument, TooLarge, TokenWouldLeak)):
         return EXIT_USAGE
     if isinstance(error, Unavailable):
         return EXIT_UNAVAILABLE
@@ -120,7 +123,7 @@ def one_line(error: Exception) -> str:
         text = f"{error.filename}: {error.strerror}"
     else:
         text = str(error)
-    return " ".join(text.split())
+    return single_line(text)
 
 
 CONNECTION_OPTIONS: list[tuple[str, dict[str, Any]]] = [
@@ -135,7 +138,28 @@ CONNECTION_OPTIONS: list[tuple[str, dict[str, Any]]] = [
     ),
     (
         "--token",
-        {"metavar": "TOKEN", "envvar": "VOXPRINT_TOKEN", "help": "Sent as 'authorization: Bearer TOKEN' metadata."},
+        {
+            "metavar": "TOKEN",
+            "envvar": "VOXPRINT_TOKEN",
+            "help": "Sent as 'authorization: Bearer TOKEN' metadata (shows in `ps`: prefer --token-file).",
+        },
+    ),
+    (
+        "--token-file",
+        {
+            "metavar": "FILE",
+            "envvar": "VOXPRINT_TOKEN_FILE",
+            "type": click.Path(exists=True, dir_okay=False, path_type=Path),
+            "help": "Read the token from the first line of FILE.",
+        },
+    ),
+    (
+        "--allow-plaintext-token",
+        {
+            "is_flag": True,
+            "envvar": "VOXPRINT_ALLOW_PLAINTEXT_TOKEN",
+            "help": "Send the token without TLS to another machine (anyone on the way can read it).",
+        },
     ),
     (
         "--tls-ca",
@@ -176,14 +200,21 @@ def connection_options(command: Callable[..., Any], *, shared: bool) -> Callable
 def channel_config(
     server: str | None,
     token: str | None,
+    token_file: Path | None,
+    allow_plaintext_token: bool | None,
     tls_ca: Path | None,
     tls: bool | None,
     timeout: float | None,
     base: ChannelConfig | None = None,
 ) -> ChannelConfig:
+    try:
+        token = token or (read_token_file(token_file) if token_file else None)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--token-file") from None
     values: dict[str, Any] = {
         "target": server,
-        "token": token or None,
+        "token": token,
+        "allow_plaintext_token": allow_plaintext_token or None,
         "root_certificates": tls_ca.read_bytes() if tls_ca else None,
         "tls": tls or None,
         "timeout": timeout,
@@ -209,7 +240,7 @@ class VoxprintGroup(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             ctx.exit(EXIT_INTERRUPTED)
-        except (VoxprintError, printers.PrinterError, CliFailure, OSError) as error:
+        except (VoxprintError, printers.PrinterError, CliFailure, TokenWouldLeak, OSError) as error:
             if ctx.obj is not None and ctx.obj.debug:
                 raise
             click.echo(f"voxprint: error: {one_line(error)}", err=True)
@@ -260,12 +291,16 @@ def server_options(command: Callable[..., None]) -> Callable[..., None]:
         *args: Any,
         server: str | None,
         token: str | None,
+        token_file: Path | None,
+        allow_plaintext_token: bool | None,
         tls_ca: Path | None,
         tls: bool | None,
         timeout: float | None,
         **kwargs: Any,
     ) -> None:
-        config = channel_config(server, token, tls_ca, tls, timeout, base=cli_state().config)
+        config = channel_config(
+            server, token, token_file, allow_plaintext_token, tls_ca, tls, timeout, base=cli_state().config
+        )
         with VoxprintClient(config) as client:
             try:
                 command(client, *args, **kwargs)
@@ -354,7 +389,7 @@ def check_outcome(job: voxprint_pb2.Job, *, wants_picture: bool) -> None:
     if job.state == voxprint_pb2.JOB_STATE_FAILED or (problem and wants_picture):
         raise CliFailure(problem or "job failed", EXIT_JOB_FAILED)
     if problem:
-        cli_state().err.print(f"[yellow]warning:[/] {escape(problem)}")
+        cli_state().err.print(f"[yellow]warning:[/] {shown(problem)}")
 
 
 def write_result(client: VoxprintClient, job_id: str, format: str, path: Path) -> voxprint_pb2.FetchResponse:
@@ -644,24 +679,26 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
     "--to",
     "destination",
     required=True,
-    metavar="tcp://HOST[:PORT] | PATH",
-    help="A network printer's raw port (9100 by default), a device like /dev/usb/lp0, or a file.",
+    metavar="tcp://HOST[:PORT] | PATH | catprinter://ADDRESS?model=MODEL",
+    help="A network printer's raw port (9100 by default), a device like /dev/usb/lp0, a file, or a "
+    "Bluetooth cat printer (`voxprint printers scan` lists them; catprinter+file:///PATH?model=MODEL "
+    "keeps its bytes).",
 )
 @click.option(
     "--band-rows",
     type=click.IntRange(1, 0xFFFF),
     default=escpos.DEFAULT_BAND_ROWS,
     show_default=True,
-    help="Rows per GS v 0 band; lower it if your printer drops lines.",
+    help="ESC/POS: rows per GS v 0 band; lower it if your printer drops lines.",
 )
 @click.option(
     "--feed",
     type=click.IntRange(0, 255),
     default=escpos.DEFAULT_FEED_LINES,
     show_default=True,
-    help="Blank lines fed after the picture.",
+    help="ESC/POS: blank lines fed after the picture.",
 )
-@click.option("--cut", is_flag=True, help="Cut the paper afterwards (printers with a cutter).")
+@click.option("--cut", is_flag=True, help="ESC/POS: cut the paper afterwards (printers with a cutter).")
 @click.option(
     "--printer-timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -674,22 +711,76 @@ def fetch(client: VoxprintClient, job_id: str, format_name: str, output: Path | 
 def print_job(
     client: VoxprintClient, job_id: str, destination: str, band_rows: int, feed: int, cut: bool, printer_timeout: float
 ) -> None:
-    """Print JOB_ID's picture on an ESC/POS receipt printer.
+    """Print JOB_ID's picture on an ESC/POS receipt printer or a Bluetooth cat printer.
 
-    Fetches the raster and sends it as ESC/POS: ESC @, GS v 0 raster bands
-    (MSB-first, 1 = black), then a feed.
+    Fetches the raster and sends it as ESC/POS (ESC @, GS v 0 raster bands,
+    MSB-first, 1 = black, then a feed) or as cat printer commands (one row
+    command per raster row; energy and speed come from the address).
 
     \b
     Examples:
       voxprint print $ID --to tcp://192.168.1.50:9100
       voxprint print $ID --to /dev/usb/lp0 --cut
       voxprint print $ID --to job.escpos        # keep the bytes; cat job.escpos > /dev/usb/lp0
+      voxprint print $ID --to 'catprinter://AA:BB:CC:DD:EE:FF?model=GB01'
+      voxprint print $ID --to 'catprinter://AA:BB:CC:DD:EE:FF?model=GB01&energy=17500'   # darker
     """
     target = printers.parse_destination(destination)
     raster = client.fetch(job_id, voxprint_pb2.FORMAT_RAW)
-    stream = escpos.encode(raster, band_rows=band_rows, feed_lines=feed, cut=cut)
-    printers.send(stream, target, timeout=printer_timeout)
-    cli_state().err.print(f"sent {raster.width}×{raster.height} dots ({len(stream)} bytes of ESC/POS) → {target}")
+    stream = printers.encode(raster, target, printers.EscPosOptions(band_rows=band_rows, feed_lines=feed, cut=cut))
+    asyncio.run(printers.deliver(stream, target, timeout=printer_timeout))
+    cli_state().err.print(
+        f"sent {raster.width}×{raster.height} dots ({len(stream)} bytes of {target.language}) → {target}"
+    )
+
+
+@cli.group(name="printers")
+def printer_commands() -> None:
+    """Find printers: `voxprint printers scan` lists the Bluetooth cat printers in range."""
+
+
+@printer_commands.command()
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=catprinter_scan.DEFAULT_SECONDS,
+    show_default=True,
+    help="How long to listen for printers' advertisements.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of the printers found.")
+def scan(seconds: float, as_json: bool) -> None:
+    """List the Bluetooth cat printers in range, each with the address to print to.
+
+    Switch the printer on and disconnect it from any phone app first: a
+    connected printer stops advertising. Needs Bluetooth (BlueZ on Linux).
+
+    \b
+    Examples:
+      voxprint printers scan
+      voxprint print $ID --to "$(voxprint printers scan --json | jq -r '.[0].destination')"
+    """
+    found = asyncio.run(catprinter_scan.find_printers(seconds))
+    if as_json:
+        print_json([found_printer_json(printer) for printer in found])
+    else:
+        for printer in found:
+            where = printer.destination or f"catprinter://{printer.address}?model=MODEL (model unknown)"
+            # Anyone nearby names their device: its name must not drive the terminal.
+            cli_state().out.print(f"{shown(printer.name or '?'):<8} {printer.address}  {printer.rssi:>4} dBm  {where}")
+    if not found:
+        cli_state().err.print(
+            f"no cat printers heard in {seconds:g} s: is one switched on, near, and not connected to a phone?"
+        )
+
+
+def found_printer_json(printer: catprinter_scan.FoundPrinter) -> dict[str, Any]:
+    return {
+        "name": printer.name,
+        "address": printer.address,
+        "model": printer.model.name if printer.model else None,
+        "rssi": printer.rssi,
+        "destination": str(printer.destination) if printer.destination else None,
+    }
 
 
 @cli.command()

@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.replicas",
+    "tests.support.catprinter",
 ]

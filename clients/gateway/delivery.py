@@ -1,12 +1,17 @@
-"""Where a finished printout goes: back to the device over UDP, to an ESC/POS printer, or to disk.
+"""Where a finished printout goes: back to the device over UDP, to a printer, or to disk.
 
 A gateway has one or more destinations (`--deliver`), each a `Delivery`:
 
 * "udp" — `UdpDelivery`: the Fetch RAW raster, cut into numbered RASTER chunks sent to the
   device's address. The device asks again (RESEND) for chunks it missed and ACKs when whole; the
   gateway keeps each raster for `retention` seconds or until ACKed. docs/udp-protocol.md.
-* "tcp://HOST[:PORT]" or a file/character device — `PrinterDelivery`: ESC/POS bytes.
+* "tcp://HOST[:PORT]" or a file/character device — `PrinterDelivery`: ESC/POS bytes;
+  "catprinter://ADDRESS?model=…" — `PrinterDelivery`: a Bluetooth cat printer (its bytes in a
+  file with "catprinter+file:///PATH?model=…"). docs/printers.md.
 * an existing directory — `DirectoryDelivery`: one ESC/POS file per job, `<job-id>.escpos`.
+
+Printers count what they print and why they failed: `deliveries.escpos.sent`,
+`deliveries.catprinter.failed.no_paper`, ... (the reasons are `PrinterError.reason`).
 """
 
 from __future__ import annotations
@@ -189,18 +194,30 @@ class UdpDelivery:
 
 
 class PrinterDelivery:
-    """ESC/POS to a network printer (tcp://HOST:PORT) or a file / character device."""
+    """A printer: ESC/POS to a network printer (tcp://HOST:PORT) or a file / character device, or
+    a Bluetooth cat printer (or its bytes to a file). One printout at a time: a cat printer takes
+    one connection, and two jobs' bytes interleaved would print neither."""
 
     def __init__(self, destination: printers.Destination, counters: Counters) -> None:
         self.name = str(destination)
         self._destination = destination
         self._counters = counters
+        self._kind = (
+            "catprinter" if isinstance(destination, printers.CatPrinter | printers.CatPrinterFile) else "escpos"
+        )
+        self._one_at_a_time = asyncio.Lock()
 
     async def deliver(
         self, recipient: Recipient | None, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse
     ) -> None:
-        await asyncio.to_thread(printers.send, escpos.encode(raster), self._destination)
-        self._counters.incr("deliveries.printer.sent")
+        try:
+            data = printers.encode(raster, self._destination)
+            async with self._one_at_a_time:
+                await printers.deliver(data, self._destination)
+        except printers.PrinterError as error:
+            self._counters.incr(f"deliveries.{self._kind}.failed.{error.reason}")
+            raise
+        self._counters.incr(f"deliveries.{self._kind}.sent")
 
 
 class DirectoryDelivery:
@@ -241,7 +258,8 @@ def _umask() -> int:
 
 
 def destinations(specs: list[str] | tuple[str, ...], udp: UdpDelivery, counters: Counters) -> list[Delivery]:
-    """`--deliver` values: "udp", "tcp://HOST[:PORT]", a directory, or a file / device path."""
+    """`--deliver` values: "udp", "tcp://HOST[:PORT]", "catprinter://ADDRESS?model=MODEL",
+    "catprinter+file:///PATH?model=MODEL", a directory, or a file / device path."""
     chosen: list[Delivery] = []
     for spec in specs:
         if spec == "udp":

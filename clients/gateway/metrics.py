@@ -10,6 +10,9 @@ only presents the same numbers in Prometheus' text format:
     voxprint_gateway_recordings_assembled_total
     voxprint_gateway_recordings_dropped_total{reason="overlong"|"empty"|"backlog"}
     voxprint_gateway_recordings_submitted_total
+    voxprint_gateway_printouts_total{printer="escpos"|"catprinter"}
+    voxprint_gateway_printout_failures_total{printer="escpos"|"catprinter", reason="no_paper"|...}
+    voxprint_gateway_delivery_failures_total               (every kind of destination)
     voxprint_gateway_events_total{event="<counter name>"}   (every counter, for anything else)
 """
 
@@ -25,6 +28,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from voxprint.clients.gateway.assembler import Address
 
 PREFIX = "voxprint_gateway"
+#: The printer kinds `PrinterDelivery` counts under `deliveries.<kind>.sent|failed.<reason>`.
+PRINTER_KINDS = ("escpos", "catprinter")
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,28 @@ class _GatewayCollector(Collector):
         yield _single(counts, "recordings.assembled", "recordings_assembled", "Recordings assembled whole.")
         yield _by_suffix(counts, "recordings.dropped", "recordings_dropped", "Recordings dropped, by reason.", "reason")
         yield _single(counts, "submits.accepted", "recordings_submitted", "Recordings the server accepted as jobs.")
+        yield from _printouts(counts)
+        yield _single(counts, "deliveries.failed", "delivery_failures", "Printouts a destination failed to take.")
         yield _by_suffix(counts, "", "events", "Every gateway counter, by name.", "event")
 
 
 def _single(counts: dict[str, int], counter: str, metric: str, documentation: str) -> CounterMetricFamily:
     return CounterMetricFamily(f"{PREFIX}_{metric}", documentation, value=counts.get(counter, 0))
+
+
+def _printouts(counts: dict[str, int]) -> Iterator[Metric]:
+    printed = CounterMetricFamily(f"{PREFIX}_printouts", "Printouts a printer took, by kind.", labels=["printer"])
+    failed = CounterMetricFamily(
+        f"{PREFIX}_printout_failures", "Printouts a printer failed, by kind and reason.", labels=["printer", "reason"]
+    )
+    for kind in PRINTER_KINDS:
+        printed.add_metric([kind], counts.get(f"deliveries.{kind}.sent", 0))
+        failures = f"deliveries.{kind}.failed."
+        for name, value in counts.items():
+            if name.startswith(failures):
+                failed.add_metric([kind, name[len(failures) :]], value)
+    yield printed
+    yield failed
 
 
 def _by_suffix(counts: dict[str, int], prefix: str, metric: str, documentation: str, label: str) -> CounterMetricFamily:

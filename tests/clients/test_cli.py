@@ -416,6 +416,23 @@ def test_the_token_comes_from_the_flag_or_the_environment(guarded_server):
     assert by_flag.exit_code == by_env.exit_code == 0, by_flag.output + by_env.output
 
 
+def test_the_token_can_come_from_a_file_so_it_does_not_show_in_ps(guarded_server, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(GUARD_TOKEN + "\n")
+
+    result = voxprint("list", "--token-file", token_file, "--server", guarded_server.target)
+
+    assert result.exit_code == 0, result.output
+
+
+def test_a_token_is_not_sent_unencrypted_to_another_machine(fake_voxprint):
+    result = voxprint("list", "--token", GUARD_TOKEN, "--server", "voxprint.example:50051")
+
+    assert result.exit_code == EXIT_USAGE
+    assert "unencrypted" in one_error_line(result) and "--allow-plaintext-token" in one_error_line(result)
+    assert GUARD_TOKEN not in result.output
+
+
 @pytest.mark.slow
 def test_no_token_for_a_guarded_server_exits_with_the_auth_code_and_names_the_flag(guarded_server):
     result = voxprint("list", "--server", guarded_server.target)
@@ -439,6 +456,25 @@ def test_tls_ca_connects_over_tls(server_factory, tmp_path):
     )
     assert voxprint("--tls-ca", cert, "--server", server.target, "list").exit_code == 0
     assert voxprint("list", "--server", server.target, "--timeout", "3").exit_code == EXIT_UNAVAILABLE
+
+
+# --- what the terminal is shown ----------------------------------------------------------------
+
+HOSTILE_TEXT = "kitchen\x1b]0;owned\x07\x1b[2J\x00\x9b.wav"
+
+
+@pytest.mark.parametrize("command", ["get", "list"])
+def test_control_characters_in_a_job_are_printed_as_escapes_never_sent_to_the_terminal(fake_voxprint, command):
+    fake_voxprint.servicer.jobs = [
+        voxprint_pb2.Job(id="5a0b3c1e-0000-4000-8000-000000000001", filename=HOSTILE_TEXT, transcript=HOSTILE_TEXT)
+    ]
+    arguments = ["get", fake_voxprint.servicer.jobs[0].id] if command == "get" else ["list"]
+
+    result = voxprint(*arguments, "--server", fake_voxprint.target)
+
+    assert result.exit_code == 0, result.output
+    assert not any(char in result.stdout for char in "\x1b\x07\x00\x9b")
+    assert "kitchen\\x1b]0;owned\\x07\\x1b[2J\\x00\\x9b.wav" in result.stdout
 
 
 # --- print ----------------------------------------------------------------------------------------

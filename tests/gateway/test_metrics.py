@@ -51,3 +51,18 @@ async def test_recordings_submitted_is_scraped_from_the_submit_counter() -> None
         gateway.counters.incr("submits.accepted", 3)
         metrics = await scrape(gateway)
     assert metrics[("voxprint_gateway_recordings_submitted_total", ())] == 3
+
+
+async def test_printouts_and_their_failures_are_scraped_by_printer_and_reason() -> None:
+    async with running_gateway(UNREACHABLE_SERVER, metrics_listen=("127.0.0.1", 0)) as gateway:
+        gateway.counters.incr("deliveries.catprinter.sent", 3)
+        gateway.counters.incr("deliveries.catprinter.failed.no_paper")
+        gateway.counters.incr("deliveries.escpos.failed.unreachable", 2)
+        gateway.counters.incr("deliveries.failed", 3)
+        metrics = await scrape(gateway)
+    assert metrics[("voxprint_gateway_printouts_total", (("printer", "catprinter"),))] == 3
+    assert metrics[("voxprint_gateway_printouts_total", (("printer", "escpos"),))] == 0
+    failures = "voxprint_gateway_printout_failures_total"
+    assert metrics[(failures, (("printer", "catprinter"), ("reason", "no_paper")))] == 1
+    assert metrics[(failures, (("printer", "escpos"), ("reason", "unreachable")))] == 2
+    assert metrics[("voxprint_gateway_delivery_failures_total", ())] == 3
