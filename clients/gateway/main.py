@@ -10,6 +10,10 @@ nobody else can predict the id), retried with backoff while the server is unreac
 its end, and its raster delivered to every `--deliver` destination. Framed devices are told their
 job id and state all along. Every source is rate limited; with `--device-keys`, only devices that
 tag their datagrams with their secret are heard.
+
+With `--wyoming-listen`, Home Assistant's voice satellites are heard too: the gateway serves the
+Wyoming protocol (wyoming.py, docs/home-assistant.md) and prints at each satellite's printer
+(`--printer-map`). `--listen off` leaves out UDP altogether.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from voxprint.clients.gateway.counters import Counters, log_periodically
 from voxprint.clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
 from voxprint.clients.gateway.device_keys import DeviceKeysError, load_device_keys
 from voxprint.clients.gateway.metrics import MetricsServer, Stats
+from voxprint.clients.gateway.printer_map import PrinterMap, PrinterMapError, read_printer_map
 from voxprint.clients.gateway.protocol import (
     Ack,
     Audio,
@@ -58,6 +63,10 @@ from voxprint.clients.gateway.protocol import (
 )
 from voxprint.clients.gateway.rate_limit import RateLimit, RateLimiter
 from voxprint.clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
+from voxprint.clients.gateway.wyoming import DEFAULT_PORT as WYOMING_PORT
+from voxprint.clients.gateway.wyoming import WyomingConfig, WyomingFront
+from voxprint.clients.gateway.wyoming_jobs import WyomingJobs
+from voxprint.clients.gateway.wyoming_phrases import WakePhrase
 from voxprint.clients.printers import PrinterError
 from voxprint.common.addresses import DEFAULT_SERVER_ADDRESS, split_host_port
 from voxprint.common.backoff import RETRYABLE_CODES, Backoff, call_with_retries_async
@@ -97,7 +106,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class GatewayConfig:
-    listen: Address = ("0.0.0.0", DEFAULT_PORT)
+    # None: no UDP listener (a gateway for Wyoming clients only).
+    listen: Address | None = ("0.0.0.0", DEFAULT_PORT)
     raw_listen: Address | None = None
     deliver: tuple[str, ...] = ("udp",)
     limits: Limits = field(default_factory=Limits)
@@ -122,6 +132,8 @@ class GatewayConfig:
     counters_interval: float = 60.0
     # Assembly bookkeeping period: bounds how late a finished recording is noticed.
     tick: float = 0.05
+    # Home Assistant's voice satellites over the Wyoming protocol; None = not served.
+    wyoming: WyomingConfig | None = None
 
 
 class _Endpoint(asyncio.DatagramProtocol):
@@ -178,19 +190,43 @@ class Gateway:
         # Each recording in flight, with the bytes of PCM it holds.
         self._jobs: dict[asyncio.Task[None], int] = {}
         self._background: list[asyncio.Task[None]] = []
-        self._transports: list[asyncio.DatagramTransport] = []
+        self._framed: asyncio.DatagramTransport | None = None
+        self._raw: asyncio.DatagramTransport | None = None
         self._metrics: MetricsServer | None = None
+        self._wyoming = self._wyoming_front(config.wyoming) if config.wyoming else None
+
+    def _wyoming_front(self, config: WyomingConfig) -> WyomingFront:
+        # Satellites have no UDP device to print back to: without an entry of the printer map, they
+        # print at the --deliver printers.
+        printers = PrinterMap.build(
+            config.printer_map,
+            lambda specs: destinations(specs, self._udp, self.counters),
+            [delivery for delivery in self._deliveries if delivery is not self._udp],
+            self._udp,
+        )
+        if not printers.deliveries_for()[1]:
+            logger.warning(
+                "wyoming: no printer map default and no --deliver printer: unmapped satellites print nowhere"
+            )
+        settings = config.job_settings(width=self.config.width, job_timeout=self.config.job_timeout)
+        jobs = WyomingJobs(
+            self._client, printers, self._request_ids, self.deliver, self._retrying, self.counters, settings
+        )
+        return WyomingFront(config, jobs, self.config.limits, self.counters)
 
     @property
     def address(self) -> Address:
         """Where the framed port is bound (useful with port 0)."""
-        return self._transports[0].get_extra_info("sockname")[:2]
+        assert self._framed is not None, "no UDP listener"
+        return self._framed.get_extra_info("sockname")[:2]
 
     @property
     def raw_address(self) -> Address | None:
-        if self.config.raw_listen is None:
-            return None
-        return self._transports[1].get_extra_info("sockname")[:2]
+        return self._raw.get_extra_info("sockname")[:2] if self._raw else None
+
+    @property
+    def wyoming_address(self) -> Address | None:
+        return self._wyoming.address if self._wyoming else None
 
     @property
     def metrics_address(self) -> Address | None:
@@ -201,9 +237,13 @@ class Gateway:
         return self.config.device_keys.get(device_id) if self.config.device_keys else None
 
     async def start(self) -> None:
-        await self._bind(self.config.listen, self.receive_framed)
+        if self.config.listen is not None:
+            self._framed = await self._bind(self.config.listen, self.receive_framed)
         if self.config.raw_listen is not None:
-            await self._bind(self.config.raw_listen, self.receive_raw)
+            self._raw = await self._bind(self.config.raw_listen, self.receive_raw)
+        if self._wyoming is not None:
+            await self._wyoming.start()
+            logger.info("wyoming on tcp://%s:%d (asr and handle)", *self._wyoming.address)
         if self.config.metrics_listen is not None:
             self._metrics = MetricsServer(self.config.metrics_listen, self._stats_from_another_thread)
             logger.info("metrics on http://%s:%d/metrics", *self._metrics.address)
@@ -212,8 +252,8 @@ class Gateway:
             asyncio.create_task(log_periodically(self.counters, self.config.counters_interval, logger)),
         ]
         logger.info(
-            "listening on udp %s:%d%s; delivering to %s",
-            *self.address,
+            "listening on %s%s; delivering to %s",
+            "udp {}:{}".format(*self.address) if self._framed else "no framed udp",
             f", raw PCM on udp {self.raw_address[0]}:{self.raw_address[1]}" if self.raw_address else "",
             ", ".join(d.name for d in self._deliveries),
         )
@@ -221,8 +261,11 @@ class Gateway:
     async def close(self) -> None:
         if self._metrics is not None:
             await asyncio.to_thread(self._metrics.close)
-        for transport in self._transports:
-            transport.close()
+        if self._wyoming is not None:
+            await self._wyoming.close()
+        for transport in (self._framed, self._raw):
+            if transport is not None:
+                transport.close()
         tasks = [*self._background, *self._jobs]
         for task in tasks:
             task.cancel()
@@ -230,11 +273,11 @@ class Gateway:
         await self._udp.close()
         logger.info("counters: %s", self.counters.format())
 
-    async def _bind(self, address: Address, receive: Callable[[bytes, Address], None]) -> None:
+    async def _bind(self, address: Address, receive: Callable[[bytes, Address], None]) -> asyncio.DatagramTransport:
         transport, _ = await self._loop.create_datagram_endpoint(
             lambda: _Endpoint(receive, self.counters), local_addr=address
         )
-        self._transports.append(transport)
+        return transport
 
     def receive_framed(self, data: bytes, address: Address) -> None:
         self.counters.incr("datagrams.received")
@@ -284,7 +327,8 @@ class Gateway:
 
     def _send(self, datagram: bytes, address: Address) -> None:
         # Replies leave from the fixed listening port: the one a device's firewall already allows.
-        self._transports[0].sendto(datagram, address)
+        assert self._framed is not None, "replies go only to framed devices, which only the framed port hears"
+        self._framed.sendto(datagram, address)
 
     def _answer(self, query: Query, address: Address) -> None:
         kept = self._notices.get(SessionKey.framed(query.device_id, query.session_id))
@@ -368,7 +412,17 @@ class Gateway:
                 recipient, NO_JOB, voxprint_pb2.JOB_STATE_FAILED, error.message, error=True, picture_expected=False
             )
             return
-        for delivery in self._deliveries:
+        await self.deliver(self._deliveries, recipient, job, raster)
+
+    async def deliver(
+        self,
+        deliveries: list[Delivery],
+        recipient: Recipient | None,
+        job: voxprint_pb2.Job,
+        raster: voxprint_pb2.FetchResponse,
+    ) -> None:
+        """Send a finished job's raster to each of `deliveries`."""
+        for delivery in deliveries:
             try:
                 await delivery.deliver(recipient, job, raster)
             except Exception:
@@ -401,10 +455,11 @@ class Gateway:
                 self._notify(recipient, uuid.UUID(job.id), job.state, job.transcript)
         return job
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]], backoff: Backoff | None = None) -> T:
+        """`call`, retried while the server is unreachable: for `backoff`, or the gateway's policy."""
         return await call_with_retries_async(
             call,
-            backoff=self.config.retry.backoff,
+            backoff=backoff or self.config.retry.backoff,
             is_transient=lambda error: isinstance(error, VoxprintError) and error.code in RETRYABLE_CODES,
             describe=what,
             on_retry=lambda: self.counters.incr(f"retries.{what}"),
@@ -438,13 +493,34 @@ def _address_option(value: str | None) -> Address | None:
     return parse_address(value) if value else None
 
 
+def _wyoming_config(
+    listen: str | None, printer_map: Path | None, wake_phrase: str | None, max_connections: int, idle_timeout: float
+) -> WyomingConfig | None:
+    if listen is None:
+        if printer_map is not None or wake_phrase is not None:
+            raise click.UsageError("--printer-map and --wake-phrase are for satellites: add --wyoming-listen")
+        return None
+    try:
+        mapped = read_printer_map(printer_map) if printer_map else None
+    except PrinterMapError as error:
+        raise click.BadParameter(str(error), param_hint="--printer-map") from None
+    return WyomingConfig(
+        # Wyoming services are written as URIs (tcp://HOST:PORT); a bare HOST:PORT is taken too.
+        listen=parse_address(listen.removeprefix("tcp://")),
+        printer_map=mapped,
+        wake=WakePhrase.parse(wake_phrase),
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+    )
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VOXPRINT_GATEWAY"})
 @click.option(
     "--listen",
     default=f"0.0.0.0:{DEFAULT_PORT}",
     show_default=True,
     help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md). "
-    "Fixed, so a firewall or container can open exactly this port.",
+    "Fixed, so a firewall or container can open exactly this port. 'off': no UDP listener.",
 )
 @click.option(
     "--raw-listen",
@@ -471,8 +547,42 @@ def _address_option(value: str | None) -> Address | None:
     default=["udp"],
     show_default=True,
     help="Where printouts go; repeat for several: 'udp' (back to the device), "
-    "tcp://HOST[:9100] (ESC/POS network printer), a directory (one "
-    "<job-id>.escpos file per job) or a file / device such as /dev/usb/lp0.",
+    "tcp://HOST[:9100] (ESC/POS network printer), catprinter://ADDRESS?model=MODEL (Bluetooth cat "
+    "printer), a directory (one <job-id>.escpos file per job) or a file / device such as /dev/usb/lp0.",
+)
+@click.option(
+    "--wyoming-listen",
+    metavar="tcp://HOST:PORT",
+    envvar="VOXPRINT_GATEWAY_WYOMING_LISTEN",
+    help="Serve Home Assistant's voice satellites here, over the Wyoming protocol (programs 'handle' "
+    f"and 'asr'; docs/home-assistant.md), e.g. tcp://0.0.0.0:{WYOMING_PORT} [env VOXPRINT_GATEWAY_WYOMING_LISTEN]; "
+    "default: off.",
+)
+@click.option(
+    "--printer-map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of 'SATELLITE-OR-DEVICE-ID DESTINATION' lines ('default DESTINATION' for the rest): "
+    "where each satellite's pictures print. Default: the --deliver printers.",
+)
+@click.option(
+    "--wake-phrase",
+    metavar="PHRASE[,PHRASE...]",
+    help="Draw only what satellites say starting with one of these, e.g. 'draw,print' (stripped before "
+    "drawing); the rest is answered as not handled. Default: draw every phrase.",
+)
+@click.option(
+    "--wyoming-max-connections",
+    type=click.IntRange(1),
+    default=WyomingConfig.max_connections,
+    show_default=True,
+    help="Wyoming connections served at once; more are refused with an error event.",
+)
+@click.option(
+    "--wyoming-idle-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=WyomingConfig.idle_timeout,
+    show_default=True,
+    help="Seconds a Wyoming connection may go without sending a whole event before it is closed.",
 )
 @click.option("--width", type=int, help="Printer width in dots (384 = 58 mm, 576 = 80 mm); default: the server's.")
 @click.option(
@@ -550,6 +660,11 @@ def main(
     token: str | None,
     tls_ca: Path | None,
     deliver: tuple[str, ...],
+    wyoming_listen: str | None,
+    printer_map: Path | None,
+    wake_phrase: str | None,
+    wyoming_max_connections: int,
+    wyoming_idle_timeout: float,
     width: int | None,
     silence_timeout: float,
     max_seconds: float,
@@ -572,8 +687,11 @@ def main(
         keys = load_device_keys(device_keys) if device_keys else None
     except DeviceKeysError as error:
         raise click.BadParameter(str(error), param_hint="--device-keys") from None
+    wyoming = _wyoming_config(wyoming_listen, printer_map, wake_phrase, wyoming_max_connections, wyoming_idle_timeout)
+    if listen == "off" and wyoming is None and raw_listen is None:
+        raise click.UsageError("--listen off leaves nothing to listen on: add --wyoming-listen or --raw-listen")
     config = GatewayConfig(
-        listen=parse_address(listen),
+        listen=None if listen == "off" else parse_address(listen),
         raw_listen=_address_option(raw_listen),
         deliver=deliver,
         limits=Limits(
@@ -589,6 +707,7 @@ def main(
         metrics_listen=_address_option(metrics_listen),
         width=width,
         counters_interval=counters_interval,
+        wyoming=wyoming,
     )
     channel = ChannelConfig(target=server, token=token, root_certificates=tls_ca.read_bytes() if tls_ca else None)
     try:
