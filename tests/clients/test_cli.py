@@ -20,7 +20,7 @@ from tests.support import REPOSITORY
 from tests.support.audio import wav_bytes
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber, sample_png
 from tests.support.clients import free_port, self_signed_certificate
-from tests.support.servers import submit_requests, watch_events
+from tests.support.servers import GUARD_TOKEN, submit_requests, watch_events
 from voxprint import rasterizer
 from voxprint.clients import Unavailable, escpos
 from voxprint.clients.cli import (
@@ -398,15 +398,6 @@ def test_debug_shows_the_traceback_instead():
     result = voxprint("--debug", "--server", f"127.0.0.1:{free_port()}", "get", UNKNOWN_JOB, "--timeout", "5")
     assert not isinstance(result.exception, SystemExit)  # propagated, so Python prints the traceback
     assert isinstance(result.exception.__cause__, Unavailable)
-
-
-GUARD_TOKEN = "s3cret-token-0123456789"
-
-
-@pytest.fixture
-def guarded_server(server_factory, monkeypatch):
-    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", GUARD_TOKEN)
-    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import pytest
 from tests.support.audio import wav_bytes
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.support.clients import JOB_ID, FakeServer, event_at, free_port, job_at, self_signed_certificate
+from tests.support.servers import GUARD_TOKEN
 from voxprint import rasterizer
 from voxprint.clients import (
     ChannelConfig,
@@ -313,15 +314,6 @@ def test_watch_resumes_across_a_server_restart(server_factory):
     assert versions == sorted(set(versions))
     assert rest[-1].job.state == voxprint_pb2.JOB_STATE_COMPLETED
     assert rest[-1].job.transcript == "a cat"
-
-
-GUARD_TOKEN = "s3cret-token-0123456789"
-
-
-@pytest.fixture
-def guarded_server(server_factory, monkeypatch):
-    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", GUARD_TOKEN)
-    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
 from voxprint.server.app import MAX_SEND_MESSAGE_BYTES, VoxprintServer
 from voxprint.server.config import Settings
 from voxprint.server.illustrators import Illustrator
@@ -116,3 +117,14 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+#: The token of ``guarded_server``.
+GUARD_TOKEN = "s3cret-token-0123456789"
+
+
+@pytest.fixture
+def guarded_server(server_factory, monkeypatch) -> RunningServer:
+    """A server on scripted backends that answers only calls carrying ``GUARD_TOKEN``."""
+    monkeypatch.setenv("VOXPRINT_AUTH_TOKEN", GUARD_TOKEN)
+    return server_factory(transcriber=ScriptedTranscriber(), illustrator=ScriptedIllustrator())
