@@ -8,8 +8,9 @@ datagrams announcing the WAV's own format (or `--rate`/`--mono` to resample/down
 lost, checks the raster's CRC, ACKs it and writes a preview PNG. `--loss` and `--reorder`
 impair the link in both directions with a seeded random generator, so tests are repeatable.
 `--raw` sends headerless 16 kHz 16-bit mono PCM instead (ESPHome style; no reply comes).
-`--device-key` tags every datagram with the device's secret, as a gateway with `--device-keys`
-requires, and accepts only replies tagged with it.
+`--device-key` tags every datagram with the device's secret and a replay counter, as a gateway
+with `--device-keys` requires, and accepts only replies tagged with it. Like firmware, it echoes
+the cookie of the latest notice in its requests, which proves its address to the gateway.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from voxprint import rasterizer
 from voxprint.clients.gateway import protocol
 from voxprint.clients.gateway.assembler import RAW_FORMAT, AudioFormat
 from voxprint.clients.gateway.protocol import (
+    NO_COOKIE,
     Ack,
     Audio,
     AudioFlag,
@@ -42,7 +44,9 @@ from voxprint.clients.gateway.protocol import (
     RasterChunk,
     Resend,
     SampleFormat,
+    Signing,
 )
+from voxprint.clients.gateway.replay import SendCounter
 from voxprint.common.addresses import split_host_port
 from voxprint.common.enums import TERMINAL_STATES, enum_label
 from voxprint.v1 import voxprint_pb2
@@ -252,6 +256,10 @@ class _Socket(asyncio.DatagramProtocol):
 class SimulatedDevice:
     """One device: `run(pcm)` plays a recording and waits for what the gateway sends back."""
 
+    # Requests in a row without any reply after which the device takes its cookie for stale (its
+    # address may have changed under a NAT) and pays for a fresh one with a padded QUERY.
+    UNANSWERED_LIMIT = 2
+
     def __init__(
         self,
         gateway: Address,
@@ -269,6 +277,10 @@ class SimulatedDevice:
         self.device_id = device_id if device_id is not None else int.from_bytes(os.urandom(8), "big")
         # The secret shared with the gateway: datagrams are tagged with it, replies must be.
         self.key = key
+        self._counter = SendCounter()
+        # From the latest notice: echoed in every request, it proves this device's address.
+        self._cookie = NO_COOKIE
+        self._unanswered = 0
         # A fresh random session id per recording: the gateway's idempotency key includes it.
         self.session_id = session_id if session_id is not None else int.from_bytes(os.urandom(4), "big")
         self.impairment = impairment
@@ -311,7 +323,7 @@ class SimulatedDevice:
                 await asyncio.wait_for(self._progress.wait(), self.retry_interval)
             except asyncio.TimeoutError:
                 self._ask_again()
-        self._send(Ack(self.device_id, self.session_id))
+        self._send(Ack(self.device_id, self.session_id, self._cookie))
 
     async def _play(self, pcm: Pcm) -> None:
         fmt = pcm.format
@@ -340,19 +352,32 @@ class SimulatedDevice:
             await asyncio.sleep(interval)
 
     def _ask_again(self) -> None:
+        if self._unanswered >= self.UNANSWERED_LIMIT:
+            self._cookie = NO_COOKIE
+        self._unanswered += 1
         reception = self._reception
-        if reception is not None and reception.missing:
+        if self._cookie == NO_COOKIE:
+            # Nothing proves this address yet: the gateway answers it only with as many bytes as
+            # it brought, so the QUERY is as large as any notice can be.
+            filler = (
+                protocol.MAX_DATAGRAM_SIZE
+                - protocol.QUERY_SIZE
+                - (protocol.TRAILER_SIZE if self.key is not None else 0)
+            )
+            self._send(Query(self.device_id, self.session_id, padding=filler))
+        elif reception is not None and reception.missing:
             self.result.resends += 1
             missing = reception.missing[: protocol.MAX_RESEND_INDICES]
-            self._send(Resend(self.device_id, self.session_id, tuple(missing)))
+            self._send(Resend(self.device_id, self.session_id, tuple(missing), self._cookie))
         elif self.result.state in TERMINAL_STATES and self.result.raster_expected and reception is None:
             self.result.resends += 1
-            self._send(Resend(self.device_id, self.session_id))
+            self._send(Resend(self.device_id, self.session_id, cookie=self._cookie))
         else:
-            self._send(Query(self.device_id, self.session_id))
+            self._send(Query(self.device_id, self.session_id, self._cookie))
 
     def _send(self, message: protocol.Message) -> None:
-        self.outbound.send(protocol.encode(message, self.key))
+        signing = Signing(self.key, self._counter.next()) if self.key is not None else None
+        self.outbound.send(protocol.encode(message, signing))
 
     def _transmit(self, datagram: bytes) -> None:
         assert self._transport is not None, "sending happens only within run()"
@@ -365,12 +390,17 @@ class SimulatedDevice:
             return
         if (message.device_id, message.session_id) != (self.device_id, self.session_id):
             return
+        self._unanswered = 0
         if isinstance(message, JobNotice):
             self._note(message)
         elif isinstance(message, RasterChunk):
             self._collect(message)
 
     def _note(self, notice: JobNotice) -> None:
+        if notice.cookie != self._cookie:
+            # Echoed at once: the gateway sends the raster in full only to a proven address.
+            self._cookie = notice.cookie
+            self._send(Query(self.device_id, self.session_id, self._cookie))
         result = self.result
         result.notices += 1
         if notice.state < result.state:

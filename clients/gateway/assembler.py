@@ -83,7 +83,7 @@ class Recording:
     pcm: bytes
     ended_by: Ending
     missing_datagrams: int
-    address: Address  # where the device last sent from: where replies go
+    address: Address  # where the device's latest accepted datagram came from: where replies go
 
     @property
     def duration(self) -> float:
@@ -148,7 +148,7 @@ class _Session:
     format: AudioFormat
     # Where the session started: the source its admission quota is charged to.
     origin: Address
-    # Where the device last sent from: where replies go.
+    # Where the device's latest accepted datagram came from: where replies go.
     address: Address
     last_heard: float
     parts: dict[int, bytes] = field(default_factory=dict)
@@ -207,6 +207,10 @@ class Assembler:
         verdict = self._admit(key, fmt, address, now)
         if verdict is Verdict.ACCEPTED:
             verdict = self._place(key, audio)
+        if verdict is Verdict.ACCEPTED:
+            # Only a datagram that brought something new moves the replies: a copy replayed from
+            # elsewhere must not take a recording's notices and raster with it.
+            self._sessions[key].address = address
         return self._count(verdict)
 
     def add_raw(self, payload: bytes, address: Address, now: float) -> Verdict:
@@ -250,7 +254,6 @@ class Assembler:
             return Verdict.ACCEPTED
         if session.format != fmt:
             return Verdict.FORMAT_CHANGED
-        session.address = address
         session.last_heard = now
         return Verdict.OVERLONG if session.discarded else Verdict.ACCEPTED
 

@@ -2,9 +2,10 @@
 
 A gateway has one or more destinations (`--deliver`), each a `Delivery`:
 
-* "udp" — `UdpDelivery`: the Fetch RAW raster, cut into numbered RASTER chunks sent to the
-  device's address. The device asks again (RESEND) for chunks it missed and ACKs when whole; the
-  gateway keeps each raster for `retention` seconds or until ACKed. docs/udp-protocol.md.
+* "udp" — `UdpDelivery`: the Fetch RAW raster, cut into numbered RASTER chunks sent on the
+  device's reply path (path_validation.py). The device asks again (RESEND) for chunks it missed
+  and ACKs when whole; the gateway keeps each raster for `retention` seconds from its delivery or
+  until ACKed, and resends its chunks `resend_rounds` times over at most. docs/udp-protocol.md.
 * "tcp://HOST[:PORT]" or a file/character device — `PrinterDelivery`: ESC/POS bytes;
   "catprinter://ADDRESS?model=…" — `PrinterDelivery`: a Bluetooth cat printer (its bytes in a
   file with "catprinter+file:///PATH?model=…"). docs/printers.md.
@@ -28,12 +29,14 @@ from pathlib import Path
 from typing import Protocol
 
 from voxprint.clients import escpos, printers
-from voxprint.clients.gateway.assembler import Address, SessionKey
+from voxprint.clients.gateway.assembler import SessionKey
 from voxprint.clients.gateway.counters import Counters
+from voxprint.clients.gateway.path_validation import ReplyPath
 from voxprint.clients.gateway.protocol import (
     MAX_RASTER_PAYLOAD,
     RasterChunk,
     Resend,
+    Signing,
     encode,
     raster_crc32,
 )
@@ -41,9 +44,10 @@ from voxprint.v1 import voxprint_pb2
 
 logger = logging.getLogger(__name__)
 
-SendDatagram = Callable[[bytes, Address], None]
-# The secret a device's datagrams are tagged with, or None to send them untagged.
-DeviceKey = Callable[[int], bytes | None]
+# Sends a datagram on a path; False if it was withheld (an unproven path over its budget).
+SendDatagram = Callable[[bytes, ReplyPath], bool]
+# How a datagram to a device is tagged (a fresh counter each time), or None to send it untagged.
+SigningFor = Callable[[int], Signing | None]
 
 
 def untagged(device_id: int) -> None:
@@ -52,11 +56,11 @@ def untagged(device_id: int) -> None:
 
 @dataclass(frozen=True)
 class Recipient:
-    """The framed device a printout belongs to and where it last sent from."""
+    """The framed device a printout belongs to, and the path its replies take."""
 
     device_id: int
     session_id: int
-    address: Address
+    path: ReplyPath
 
     @property
     def key(self) -> SessionKey:
@@ -75,8 +79,14 @@ class Delivery(Protocol):
 @dataclass
 class _Transfer:
     recipient: Recipient
-    chunks: list[bytes]  # encoded datagrams, by index
+    job_id: uuid.UUID
+    raster: voxprint_pb2.FetchResponse
+    chunk_count: int
+    crc32: int
+    # Fixed at delivery: asking again never keeps a raster retransmittable for longer.
     expires: float
+    # Chunks it may still resend, in all.
+    resends_left: int
     # One resend at a time: a stream of RESENDs must not multiply the chunks the gateway sends.
     resending: bool = False
 
@@ -90,21 +100,25 @@ class UdpDelivery:
         counters: Counters,
         clock: Callable[[], float],
         *,
-        device_key: DeviceKey = untagged,
+        signing: SigningFor = untagged,
         chunk_size: int = 1024,
         chunk_interval: float = 0.002,
         retention: float = 120.0,
+        resend_rounds: int = 4,
     ) -> None:
         if not 1 <= chunk_size <= MAX_RASTER_PAYLOAD:
             raise ValueError(f"chunk size must be 1..{MAX_RASTER_PAYLOAD} bytes")
         self._send = send
         self._counters = counters
         self._clock = clock
-        self._device_key = device_key
+        self._signing = signing
         self._chunk_size = chunk_size
         # Microcontrollers have a handful of receive buffers: a burst would overrun them.
         self._chunk_interval = chunk_interval
         self._retention = retention
+        # Each raster's chunks may be resent this many times over: plenty for a lossy link, and a
+        # bound on what one raster can ever cost.
+        self._resend_rounds = resend_rounds
         self._transfers: dict[SessionKey, _Transfer] = {}
         self._resending: set[asyncio.Task[None]] = set()
 
@@ -114,28 +128,43 @@ class UdpDelivery:
         if recipient is None:
             self._counters.incr("deliveries.udp.skipped_raw_device")
             return
-        transfer = _Transfer(recipient, self._chunks(recipient, job, raster), self._clock() + self._retention)
+        count = max(1, math.ceil(len(raster.data) / self._chunk_size))
+        transfer = _Transfer(
+            recipient,
+            uuid.UUID(job.id),
+            raster,
+            count,
+            raster_crc32(raster.data),
+            self._clock() + self._retention,
+            self._resend_rounds * count,
+        )
         self._transfers[recipient.key] = transfer
-        await self._send_chunks(transfer, range(len(transfer.chunks)))
+        await self._send_chunks(transfer, range(count), recipient.path)
         self._counters.incr("deliveries.udp.sent")
 
-    def resend(self, request: Resend, address: Address) -> None:
-        """Answer a device's RESEND from `address` (where it is now)."""
+    def resend(self, request: Resend, path: ReplyPath) -> None:
+        """Answer a device's RESEND on `path`, the address it came from: a proven one becomes the
+        session's reply path, an unproven one gets only what its budget allows."""
         transfer = self._transfers.get(SessionKey.framed(request.device_id, request.session_id))
         if transfer is None:
             self._counters.incr("resends.unknown_session")
             return
-        transfer.recipient = Recipient(request.device_id, request.session_id, address)
-        transfer.expires = self._clock() + self._retention
+        if path.proven:
+            transfer.recipient.path.move(path.address)
         if transfer.resending:
             self._counters.incr("resends.dropped_busy")
             return
-        wanted = [i for i in request.chunk_indices if i < len(transfer.chunks)]
-        indices = wanted if request.chunk_indices else range(len(transfer.chunks))
+        # A chunk named twice is sent once: repeats would multiply what one request brings back.
+        wanted = list(dict.fromkeys(i for i in request.chunk_indices if i < transfer.chunk_count))
+        indices = wanted if request.chunk_indices else list(range(transfer.chunk_count))
+        if len(indices) > transfer.resends_left:
+            self._counters.incr("resends.over_limit")
+            return
+        transfer.resends_left -= len(indices)
         self._counters.incr("resends.requests")
         self._counters.incr("resends.chunks", len(indices))
         transfer.resending = True
-        task = asyncio.create_task(self._send_chunks(transfer, indices))
+        task = asyncio.create_task(self._send_chunks(transfer, indices, path))
         self._resending.add(task)
         task.add_done_callback(lambda done: self._resent(done, transfer))
 
@@ -161,35 +190,28 @@ class UdpDelivery:
             del self._transfers[key]
             self._counters.incr("deliveries.udp.unacknowledged")
 
-    def _chunks(self, recipient: Recipient, job: voxprint_pb2.Job, raster: voxprint_pb2.FetchResponse) -> list[bytes]:
-        data = raster.data
-        count = max(1, math.ceil(len(data) / self._chunk_size))
-        crc = raster_crc32(data)
-        key = self._device_key(recipient.device_id)
-        return [
-            encode(
-                RasterChunk(
-                    recipient.device_id,
-                    recipient.session_id,
-                    uuid.UUID(job.id),
-                    raster.width,
-                    raster.height,
-                    raster.bytes_per_row,
-                    self._chunk_size,
-                    index,
-                    count,
-                    crc,
-                    data[index * self._chunk_size : (index + 1) * self._chunk_size],
-                ),
-                key,
-            )
-            for index in range(count)
-        ]
+    def _chunk(self, transfer: _Transfer, index: int) -> bytes:
+        """Chunk `index` as a datagram, encoded when sent: a tagged one carries a fresh counter."""
+        recipient, raster = transfer.recipient, transfer.raster
+        chunk = RasterChunk(
+            recipient.device_id,
+            recipient.session_id,
+            transfer.job_id,
+            raster.width,
+            raster.height,
+            raster.bytes_per_row,
+            self._chunk_size,
+            index,
+            transfer.chunk_count,
+            transfer.crc32,
+            raster.data[index * self._chunk_size : (index + 1) * self._chunk_size],
+        )
+        return encode(chunk, self._signing(recipient.device_id))
 
-    async def _send_chunks(self, transfer: _Transfer, indices: range | list[int]) -> None:
+    async def _send_chunks(self, transfer: _Transfer, indices: range | list[int], path: ReplyPath) -> None:
         for index in indices:
-            self._send(transfer.chunks[index], transfer.recipient.address)
-            self._counters.incr("chunks.sent")
+            if self._send(self._chunk(transfer, index), path):
+                self._counters.incr("chunks.sent")
             await asyncio.sleep(self._chunk_interval)
 
 

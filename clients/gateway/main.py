@@ -2,14 +2,17 @@
 
     voxprint-gateway --listen 0.0.0.0:6384 --server voxprint.lan:50051 --deliver udp
 
-Datagrams on the fixed `--listen` port speak the framed protocol (docs/udp-protocol.md); an
-optional `--raw-listen` port takes headerless ESPHome-style PCM keyed by the sender's address.
+Datagrams on the fixed `--listen` port (loopback unless told otherwise) speak the framed protocol
+(docs/udp-protocol.md); an optional `--raw-listen` port takes headerless ESPHome-style PCM keyed
+by the sender's address.
 Each assembled recording is wrapped as a WAV and submitted with a request id derived from device
 and session under a secret of the gateway's (so a retried submit never makes a second job, and
 nobody else can predict the id), retried with backoff while the server is unreachable, followed to
 its end, and its raster delivered to every `--deliver` destination. Framed devices are told their
-job id and state all along. Every source is rate limited; with `--device-keys`, only devices that
-tag their datagrams with their secret are heard.
+job id and state all along. Every source is rate limited, and an address that has not proven it
+receives what is sent there gets no more bytes than it sent (path_validation.py); with
+`--device-keys`, only devices that tag their datagrams with their secret are heard, each datagram
+once (replay.py).
 
 With `--wyoming-listen`, Home Assistant's voice satellites are heard too: the gateway serves the
 Wyoming protocol (wyoming.py, docs/home-assistant.md) and prints at each satellite's printer
@@ -24,7 +27,7 @@ import secrets
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,6 +53,7 @@ from voxprint.clients.gateway.counters import Counters, log_periodically
 from voxprint.clients.gateway.delivery import Delivery, Recipient, UdpDelivery, destinations
 from voxprint.clients.gateway.device_keys import DeviceKeysError, load_device_keys
 from voxprint.clients.gateway.metrics import MetricsServer, Stats
+from voxprint.clients.gateway.path_validation import PathValidation, ReplyPath
 from voxprint.clients.gateway.printer_map import PrinterMap, PrinterMapError, read_printer_map
 from voxprint.clients.gateway.protocol import (
     Ack,
@@ -59,9 +63,12 @@ from voxprint.clients.gateway.protocol import (
     JobNotice,
     ProtocolError,
     Query,
+    Request,
     Resend,
+    Signing,
 )
 from voxprint.clients.gateway.rate_limit import RateLimit, RateLimiter
+from voxprint.clients.gateway.replay import ReplayGuard, ReplayStateError, SendCounter
 from voxprint.clients.gateway.request_ids import SECRET_BYTES, RequestIds, SecretFileError, persistent_secret
 from voxprint.clients.gateway.wyoming import DEFAULT_PORT as WYOMING_PORT
 from voxprint.clients.gateway.wyoming import WyomingConfig, WyomingFront
@@ -75,6 +82,8 @@ from voxprint.v1 import voxprint_pb2
 logger = logging.getLogger("voxprint.gateway")
 
 DEFAULT_PORT = 6384
+# Devices on other machines reach the gateway only once it is told to listen for them.
+DEFAULT_LISTEN: Address = ("127.0.0.1", DEFAULT_PORT)
 DEFAULT_STATE_DIR = Path("voxprint-gateway-state")
 # A scrape waits at most this long for the event loop to read the counters.
 SCRAPE_TIMEOUT = 5.0
@@ -107,7 +116,7 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class GatewayConfig:
     # None: no UDP listener (a gateway for Wyoming clients only).
-    listen: Address | None = ("0.0.0.0", DEFAULT_PORT)
+    listen: Address | None = DEFAULT_LISTEN
     raw_listen: Address | None = None
     deliver: tuple[str, ...] = ("udp",)
     limits: Limits = field(default_factory=Limits)
@@ -124,7 +133,8 @@ class GatewayConfig:
     job_timeout: float = 600.0
     chunk_size: int = 1024
     chunk_interval: float = 0.002
-    # How long rasters and job notices are kept for devices that ask again.
+    # How long rasters and job notices are kept for devices that ask again, from when they were
+    # made: asking again does not extend it.
     retention: float = 120.0
     max_backlog: int = 256
     # PCM held by recordings in flight; what a server outage can make the gateway keep.
@@ -157,7 +167,9 @@ class _Endpoint(asyncio.DatagramProtocol):
 
 @dataclass
 class _Notice:
+    # Its cookie is filled in for the address each copy is sent to.
     notice: JobNotice
+    recipient: Recipient
     expires: float
 
 
@@ -176,11 +188,15 @@ class Gateway:
         self._rate_limiter = RateLimiter(config.rate_limit)
         secret = persistent_secret(config.state_dir) if config.state_dir else secrets.token_bytes(SECRET_BYTES)
         self._request_ids = RequestIds(secret)
+        self._paths = PathValidation()
+        # Only tagged datagrams carry counters worth checking: with device keys, every one does.
+        self._replays = ReplayGuard(config.state_dir) if config.device_keys is not None else None
+        self._send_counter = SendCounter()
         self._udp = UdpDelivery(
             self._send,
             self.counters,
             self._loop.time,
-            device_key=self.device_key,
+            signing=self._signing,
             chunk_size=config.chunk_size,
             chunk_interval=config.chunk_interval,
             retention=config.retention,
@@ -232,9 +248,10 @@ class Gateway:
     def metrics_address(self) -> Address | None:
         return self._metrics.address if self._metrics else None
 
-    def device_key(self, device_id: int) -> bytes | None:
-        """The secret replies to `device_id` are tagged with, if it has one."""
-        return self.config.device_keys.get(device_id) if self.config.device_keys else None
+    def _signing(self, device_id: int) -> Signing | None:
+        """How a reply to `device_id` is tagged: with its secret, if it has one, and a new counter."""
+        key = self.config.device_keys.get(device_id) if self.config.device_keys else None
+        return Signing(key, self._send_counter.next()) if key is not None else None
 
     async def start(self) -> None:
         if self.config.listen is not None:
@@ -289,14 +306,18 @@ class Gateway:
             self.counters.incr(f"datagrams.dropped.{error.reason.value}")
             logger.debug("dropped datagram from %s: %s", address, error)
             return
+        if self._replays is not None and not self._replays.take(message.device_id, protocol.counter(data)):
+            self.counters.incr("datagrams.dropped.replayed")
+            return
+        self._paths.received(address, len(data))
         if isinstance(message, Audio):
             self._assembler.add(message, address, self._loop.time())
         elif isinstance(message, Resend):
-            self._udp.resend(message, address)
+            self._udp.resend(message, self._request_path(message, address))
         elif isinstance(message, Query):
-            self._answer(message, address)
+            self._answer(message, self._request_path(message, address))
         elif isinstance(message, Ack):
-            self._udp.acknowledge(SessionKey.framed(message.device_id, message.session_id))
+            self._acknowledge(message, self._request_path(message, address))
         else:
             self.counters.incr("datagrams.dropped.wrong_direction")
 
@@ -325,19 +346,42 @@ class Gateway:
         # The metrics server's thread reads the counters on the event loop, never while it counts.
         return asyncio.run_coroutine_threadsafe(self._stats(), self._loop).result(SCRAPE_TIMEOUT)
 
-    def _send(self, datagram: bytes, address: Address) -> None:
+    def _send(self, datagram: bytes, path: ReplyPath) -> bool:
+        """Send `datagram` on `path`, unless the path is unproven and over its budget."""
+        if not self._paths.may_send(path, len(datagram)):
+            self.counters.incr("replies.withheld")
+            return False
         # Replies leave from the fixed listening port: the one a device's firewall already allows.
         assert self._framed is not None, "replies go only to framed devices, which only the framed port hears"
-        self._framed.sendto(datagram, address)
+        self._framed.sendto(datagram, path.address)
+        return True
 
-    def _answer(self, query: Query, address: Address) -> None:
+    def _request_path(self, request: Request, address: Address) -> ReplyPath:
+        return self._paths.request_path(
+            SessionKey.framed(request.device_id, request.session_id), address, request.cookie
+        )
+
+    def _send_notice(self, notice: JobNotice, path: ReplyPath) -> bool:
+        """Send `notice` on `path`, with the cookie that proves `path`'s address when echoed."""
+        cookie = self._paths.cookie(SessionKey.framed(notice.device_id, notice.session_id), path.address)
+        return self._send(protocol.encode(replace(notice, cookie=cookie), self._signing(notice.device_id)), path)
+
+    def _answer(self, query: Query, path: ReplyPath) -> None:
         kept = self._notices.get(SessionKey.framed(query.device_id, query.session_id))
         if kept is None:
             self.counters.incr("queries.unknown_session")
             return
-        self.counters.incr("queries.answered")
-        kept.expires = self._loop.time() + self.config.retention
-        self._send(protocol.encode(kept.notice, self.device_key(query.device_id)), address)
+        if path.proven:
+            kept.recipient.path.move(path.address)
+        if self._send_notice(kept.notice, path):
+            self.counters.incr("queries.answered")
+
+    def _acknowledge(self, ack: Ack, path: ReplyPath) -> None:
+        # Unproven, an ACK could come from anyone who knows the ids: it would cancel the printout.
+        if not path.proven:
+            self.counters.incr("acks.unproven")
+            return
+        self._udp.acknowledge(SessionKey.framed(ack.device_id, ack.session_id))
 
     def _notify(
         self,
@@ -357,14 +401,18 @@ class Gateway:
         if picture_expected and self._udp in self._deliveries:
             flags |= JobFlag.RASTER_FOLLOWS
         notice = JobNotice(recipient.device_id, recipient.session_id, job_id, state, text, flags)
-        self._notices[recipient.key] = _Notice(notice, self._loop.time() + self.config.retention)
-        self._send(protocol.encode(notice, self.device_key(recipient.device_id)), recipient.address)
-        self.counters.incr("notices.sent")
+        self._notices[recipient.key] = _Notice(notice, recipient, self._loop.time() + self.config.retention)
+        if self._send_notice(notice, recipient.path):
+            self.counters.incr("notices.sent")
 
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(self.config.tick)
-            for recording in self._assembler.collect(self._loop.time()):
+            recordings = self._assembler.collect(self._loop.time())
+            if self._replays is not None and recordings:
+                # Before any of them becomes a job: a restarted gateway must not take them again.
+                self._replays.keep()
+            for recording in recordings:
                 self._start_job(recording)
             self._udp.expire()
             now = self._loop.time()
@@ -388,7 +436,9 @@ class Gateway:
 
     async def _run_job(self, recording: Recording) -> None:
         key = recording.key
-        recipient = Recipient(key.device_id, key.session, recording.address) if key.device_id is not None else None
+        recipient = (
+            Recipient(key.device_id, key.session, ReplyPath(recording.address)) if key.device_id is not None else None
+        )
         logger.info(
             "recording %s/%x: %.2f s, %d datagrams lost, ended by %s",
             key.device,
@@ -517,9 +567,10 @@ def _wyoming_config(
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VOXPRINT_GATEWAY"})
 @click.option(
     "--listen",
-    default=f"0.0.0.0:{DEFAULT_PORT}",
+    default="{}:{}".format(*DEFAULT_LISTEN),
     show_default=True,
-    help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md). "
+    help="UDP HOST:PORT for devices speaking the framed protocol (docs/udp-protocol.md); "
+    f"0.0.0.0:{DEFAULT_PORT} to hear devices on the network (read 'Exposing the port' there first). "
     "Fixed, so a firewall or container can open exactly this port. 'off': no UDP listener.",
 )
 @click.option(
@@ -712,7 +763,7 @@ def main(
     channel = ChannelConfig(target=server, token=token, root_certificates=tls_ca.read_bytes() if tls_ca else None)
     try:
         asyncio.run(serve(config, channel))
-    except (PrinterError, OSError, SecretFileError) as error:
+    except (PrinterError, OSError, SecretFileError, ReplayStateError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -1,4 +1,4 @@
-"""The voxprint UDP wire format: the one place datagrams are encoded and decoded.
+"""The voxprint UDP wire format (version 2): the one place datagrams are encoded and decoded.
 
 docs/udp-protocol.md describes the same format for firmware authors; the layouts below are its
 source of truth. Every datagram starts with a 20-byte common header (network byte order):
@@ -7,8 +7,9 @@ source of truth. Every datagram starts with a 20-byte common header (network byt
 
 followed by a kind-specific body and, for AUDIO and RASTER, a payload whose length the body
 announces, so a truncated datagram is detected instead of silently shortening a recording.
-With option TAGGED, an HMAC-SHA256 tag over everything before it, keyed by the device's shared
-secret, ends the datagram.
+JOB notices carry a cookie that RESEND, QUERY and ACK echo (path_validation.py says why), always
+at offset 20. With option TAGGED, a replay counter and an HMAC-SHA256 tag over everything before
+the tag, keyed by the device's shared secret, end the datagram.
 """
 
 from __future__ import annotations
@@ -24,25 +25,34 @@ from dataclasses import dataclass
 from typing import Any
 
 MAGIC = b"VXPR"
-VERSION = 1
+# Version 2 added the cookie and the replay counter; a version-1 datagram is dropped as bad_version.
+VERSION = 2
 # Ethernet MTU (1500) minus IPv4 (20) and UDP (8) headers: the largest datagram that is never
 # fragmented on a LAN. Anything larger is refused as oversized.
 MAX_DATAGRAM_SIZE = 1472
 # RESEND may name at most this many chunks, which keeps the request well under the MTU.
 MAX_RESEND_INDICES = 256
 TAG_SIZE = hashlib.sha256().digest_size
+COOKIE_SIZE = 8
+# What a device that has no cookie (yet) sends in its place.
+NO_COOKIE = bytes(COOKIE_SIZE)
 
 _COMMON = struct.Struct(">4sBBBBQI")
 _AUDIO = struct.Struct(">IIBBH")
-_JOB = struct.Struct(">16sBBH")
+_COOKIE = struct.Struct(f">{COOKIE_SIZE}s")
+_JOB = struct.Struct(f">{COOKIE_SIZE}s16sBBH")
 _RASTER = struct.Struct(">16sHHHHIIIH")
-_RESEND = struct.Struct(">H")
+_RESEND = struct.Struct(f">{COOKIE_SIZE}sH")
 _INDEX = struct.Struct(">I")
+_COUNTER = struct.Struct(">Q")
 
 COMMON_HEADER_SIZE = _COMMON.size
 AUDIO_HEADER_SIZE = _COMMON.size + _AUDIO.size
 JOB_HEADER_SIZE = _COMMON.size + _JOB.size
 RASTER_HEADER_SIZE = _COMMON.size + _RASTER.size
+QUERY_SIZE = _COMMON.size + _COOKIE.size
+# A TAGGED datagram ends with the replay counter and the tag.
+TRAILER_SIZE = _COUNTER.size + TAG_SIZE
 MAX_AUDIO_PAYLOAD = MAX_DATAGRAM_SIZE - AUDIO_HEADER_SIZE
 MAX_RASTER_PAYLOAD = MAX_DATAGRAM_SIZE - RASTER_HEADER_SIZE
 MAX_JOB_TEXT = MAX_DATAGRAM_SIZE - JOB_HEADER_SIZE
@@ -63,7 +73,8 @@ class Option(enum.IntFlag):
     """Header byte 7: framing options that apply to every kind."""
 
     NONE = 0x00
-    # The last TAG_SIZE bytes are HMAC-SHA256(device secret, every byte before them).
+    # The last TRAILER_SIZE bytes are a replay counter (u64) and HMAC-SHA256(device secret, every
+    # byte before the tag, the counter included).
     TAGGED = 0x01
 
 
@@ -127,6 +138,15 @@ class DropReason(str, enum.Enum):
 DeviceKeys = Mapping[int, bytes]
 
 
+@dataclass(frozen=True)
+class Signing:
+    """How a datagram is tagged: the sender's shared secret, and the replay counter this datagram
+    carries (each tagged datagram a sender sends has a higher one than the last: replay.py)."""
+
+    key: bytes
+    counter: int
+
+
 class ProtocolError(ValueError):
     """A datagram that is not a valid voxprint message; `reason` names the counter it feeds."""
 
@@ -165,6 +185,8 @@ class JobNotice:
     state: int  # a voxprint.v1.JobState number
     text: str = ""
     flags: JobFlag = JobFlag.NONE
+    # Proof of the address this notice is sent to, for the device to echo in its requests.
+    cookie: bytes = NO_COOKIE
 
 
 @dataclass(frozen=True)
@@ -191,14 +213,18 @@ class Resend:
     device_id: int
     session_id: int
     chunk_indices: tuple[int, ...] = ()
+    cookie: bytes = NO_COOKIE
 
 
 @dataclass(frozen=True)
 class Query:
-    """Device → gateway: repeat the latest JobNotice for this session."""
+    """Device → gateway: repeat the latest JobNotice for this session. `padding` bytes (zeros)
+    follow the cookie: what an address that has not proven itself pays for its answer with."""
 
     device_id: int
     session_id: int
+    cookie: bytes = NO_COOKIE
+    padding: int = 0
 
 
 @dataclass(frozen=True)
@@ -207,19 +233,25 @@ class Ack:
 
     device_id: int
     session_id: int
+    cookie: bytes = NO_COOKIE
+
+
+# The requests a device makes about its job, each echoing the cookie of its latest notice.
+Request = Resend | Query | Ack
 
 
 Message = Audio | JobNotice | RasterChunk | Resend | Query | Ack
 
 
-def encode(message: Message, key: bytes | None = None) -> bytes:
-    """The datagram for `message`, tagged with `key` if one is given. Raises ValueError if it
-    cannot fit in one datagram."""
-    kind, flags, body = _body(message, MAX_JOB_TEXT - (TAG_SIZE if key is not None else 0))
-    options = Option.TAGGED if key is not None else Option.NONE
+def encode(message: Message, signing: Signing | None = None) -> bytes:
+    """The datagram for `message`, tagged as `signing` says if it is given. Raises ValueError if
+    it cannot fit in one datagram."""
+    kind, flags, body = _body(message, MAX_JOB_TEXT - (TRAILER_SIZE if signing is not None else 0))
+    options = Option.TAGGED if signing is not None else Option.NONE
     data = _COMMON.pack(MAGIC, VERSION, kind, flags, options, message.device_id, message.session_id) + body
-    if key is not None:
-        data += _tag(key, data)
+    if signing is not None:
+        data += _COUNTER.pack(signing.counter)
+        data += _tag(signing.key, data)
     if len(data) > MAX_DATAGRAM_SIZE:
         raise ValueError(f"{len(data)}-byte datagram exceeds {MAX_DATAGRAM_SIZE}")
     return data
@@ -235,7 +267,8 @@ def _body(message: Message, max_text: int) -> tuple[Kind, int, bytes]:
     if isinstance(message, JobNotice):
         # Cut to fit one datagram, then drop a multi-byte character the cut split in two.
         text = message.text.encode("utf-8")[:max_text].decode("utf-8", "ignore").encode("utf-8")
-        return Kind.JOB, message.flags, _JOB.pack(message.job_id.bytes, message.state, 0, len(text)) + text
+        job = _JOB.pack(_cookie(message.cookie), message.job_id.bytes, message.state, 0, len(text))
+        return Kind.JOB, message.flags, job + text
     if isinstance(message, RasterChunk):
         raster = _RASTER.pack(
             message.job_id.bytes,
@@ -253,19 +286,26 @@ def _body(message: Message, max_text: int) -> tuple[Kind, int, bytes]:
         if len(message.chunk_indices) > MAX_RESEND_INDICES:
             raise ValueError(f"at most {MAX_RESEND_INDICES} chunks per RESEND")
         indices = b"".join(_INDEX.pack(i) for i in message.chunk_indices)
-        return Kind.RESEND, 0, _RESEND.pack(len(message.chunk_indices)) + indices
+        return Kind.RESEND, 0, _RESEND.pack(_cookie(message.cookie), len(message.chunk_indices)) + indices
     if isinstance(message, Query):
-        return Kind.QUERY, 0, b""
+        return Kind.QUERY, 0, _cookie(message.cookie) + bytes(message.padding)
     if isinstance(message, Ack):
-        return Kind.ACK, 0, b""
+        return Kind.ACK, 0, _cookie(message.cookie)
     raise TypeError(f"not a protocol message: {message!r}")
+
+
+def _cookie(cookie: bytes) -> bytes:
+    if len(cookie) != COOKIE_SIZE:
+        raise ValueError(f"a cookie is {COOKIE_SIZE} bytes, not {len(cookie)}")
+    return cookie
 
 
 def decode(data: bytes, keys: DeviceKeys | None = None) -> Message:
     """Parse one datagram. Raises ProtocolError naming why it is not a valid message.
 
     With `keys`, only datagrams tagged with their device's key are valid; without, a tag is
-    skipped unchecked, so tagged and untagged devices both work.
+    skipped unchecked, so tagged and untagged devices both work. Whether a tagged datagram is new
+    is for the receiver to decide from its `counter()`.
     """
     if len(data) > MAX_DATAGRAM_SIZE:
         raise ProtocolError(DropReason.OVERSIZED, f"{len(data)} bytes > {MAX_DATAGRAM_SIZE}")
@@ -280,7 +320,7 @@ def decode(data: bytes, keys: DeviceKeys | None = None) -> Message:
     if kind == Kind.AUDIO:
         return _decode_audio(body, flags, device_id, session_id)
     if kind == Kind.JOB:
-        job_id, state, _, length = _unpack(_JOB, body)
+        cookie, job_id, state, _, length = _unpack(_JOB, body)
         text = _payload(body[_JOB.size :], length)
         return JobNotice(
             device_id,
@@ -289,6 +329,7 @@ def decode(data: bytes, keys: DeviceKeys | None = None) -> Message:
             state,
             text.decode("utf-8", "replace"),
             JobFlag(flags & 0x03),
+            cookie,
         )
     if kind == Kind.RASTER:
         job_id, width, height, bpr, chunk_size, index, count, crc, length = _unpack(_RASTER, body)
@@ -297,26 +338,37 @@ def decode(data: bytes, keys: DeviceKeys | None = None) -> Message:
             device_id, session_id, uuid.UUID(bytes=job_id), width, height, bpr, chunk_size, index, count, crc, payload
         )
     if kind == Kind.RESEND:
-        (count,) = _unpack(_RESEND, body)
+        cookie, count = _unpack(_RESEND, body)
         if count > MAX_RESEND_INDICES:
             raise ProtocolError(DropReason.BAD_FORMAT, f"RESEND of {count} chunks")
         indices = _payload(body[_RESEND.size :], count * _INDEX.size)
-        return Resend(device_id, session_id, tuple(i for (i,) in _INDEX.iter_unpack(indices)))
+        return Resend(device_id, session_id, tuple(i for (i,) in _INDEX.iter_unpack(indices)), cookie)
     if kind == Kind.QUERY:
-        return Query(device_id, session_id)
+        (cookie,) = _unpack(_COOKIE, body)
+        return Query(device_id, session_id, cookie, padding=len(body) - _COOKIE.size)
     if kind == Kind.ACK:
-        return Ack(device_id, session_id)
+        (cookie,) = _unpack(_COOKIE, body)
+        return Ack(device_id, session_id, cookie)
     raise ProtocolError(DropReason.BAD_KIND, f"kind {kind}")
 
 
+def counter(datagram: bytes) -> int:
+    """The replay counter of a TAGGED datagram. Trust it only once `decode` with keys has verified
+    the tag around it (which also makes sure there is one)."""
+    if len(datagram) < _COMMON.size + TRAILER_SIZE or not datagram[7] & Option.TAGGED:
+        raise ValueError("an untagged datagram has no counter")
+    (value,) = _COUNTER.unpack_from(datagram, len(datagram) - TRAILER_SIZE)
+    return int(value)
+
+
 def _verified(data: bytes, options: int, device_id: int, keys: DeviceKeys | None) -> bytes:
-    """`data` without its tag, after checking the tag when `keys` are configured."""
+    """`data` without its counter and tag, after checking the tag when `keys` are configured."""
     if not options & Option.TAGGED:
         if keys is not None:
             raise ProtocolError(DropReason.UNTAGGED, f"device {device_id:016x} sent no tag")
         return data
-    if len(data) < _COMMON.size + TAG_SIZE:
-        raise ProtocolError(DropReason.TRUNCATED, f"{len(data)} bytes cannot hold a tag")
+    if len(data) < _COMMON.size + TRAILER_SIZE:
+        raise ProtocolError(DropReason.TRUNCATED, f"{len(data)} bytes cannot hold a counter and a tag")
     signed, tag = data[:-TAG_SIZE], data[-TAG_SIZE:]
     if keys is not None:
         key = keys.get(device_id)
@@ -324,7 +376,7 @@ def _verified(data: bytes, options: int, device_id: int, keys: DeviceKeys | None
             raise ProtocolError(DropReason.UNKNOWN_DEVICE, f"no key for device {device_id:016x}")
         if not hmac.compare_digest(_tag(key, signed), tag):
             raise ProtocolError(DropReason.BAD_TAG, f"tag does not verify for device {device_id:016x}")
-    return signed
+    return data[:-TRAILER_SIZE]
 
 
 def _tag(key: bytes, signed: bytes) -> bytes:

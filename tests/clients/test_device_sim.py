@@ -1,10 +1,13 @@
 """The device simulator plays any WAV the server accepts, converting what a device would not
-send to 16-bit PCM, refuses anything else with one line, and names the preview it writes."""
+send to 16-bit PCM, refuses anything else with one line, and names the preview it writes; it
+echoes its cookie at once, and pays for a fresh one with a padded QUERY when nothing answers."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +17,10 @@ from PIL import Image
 from tests.support.audio import encoded_bytes, tone, wav_bytes
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
 from tests.support.gateway import GatewayProcess
-from voxprint.clients.device_sim import read_wav
+from voxprint.clients.device_sim import Pcm, SimulatedDevice, read_wav
+from voxprint.clients.gateway import protocol
 from voxprint.clients.gateway.assembler import AudioFormat
-from voxprint.clients.gateway.protocol import SampleFormat
+from voxprint.clients.gateway.protocol import NO_COOKIE, Audio, AudioFlag, JobNotice, Query, SampleFormat
 
 RATE = 16_000
 SECONDS = 0.5
@@ -107,3 +111,40 @@ def test_help_shows_no_python_internals() -> None:
     shown = simulator("--help")
     assert shown.returncode == 0 and "--device-key HEX" in shown.stdout
     assert "<LAMBDA>" not in shown.stdout and "<function" not in shown.stdout
+
+
+COOKIE = bytes.fromhex("a1b2c3d4e5f60718")
+
+
+class NoticeOnce(asyncio.DatagramProtocol):
+    """A gateway that answers a recording's END with one notice carrying COOKIE, then nothing."""
+
+    def __init__(self) -> None:
+        self.queries: list[Query] = []
+        self.sizes: list[int] = []
+
+    def connection_made(self, transport: asyncio.DatagramTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        message = protocol.decode(data)
+        if isinstance(message, Audio) and AudioFlag.END in message.flags and not self.queries:
+            notice = JobNotice(message.device_id, message.session_id, uuid.UUID(int=0), 0, cookie=COOKIE)
+            self.transport.sendto(protocol.encode(notice), addr)
+        elif isinstance(message, Query):
+            self.queries.append(message)
+            self.sizes.append(len(data))
+
+
+async def test_a_device_echoes_a_new_cookie_at_once_and_pays_for_a_fresh_one_when_nothing_answers() -> None:
+    loop = asyncio.get_running_loop()
+    transport, gateway = await loop.create_datagram_endpoint(NoticeOnce, local_addr=("127.0.0.1", 0))
+    try:
+        device = SimulatedDevice(transport.get_extra_info("sockname"), speed=50.0, retry_interval=0.05)
+        await device.run(Pcm(AudioFormat(RATE, 1, SampleFormat.S16LE), bytes(3200)), timeout=0.5)
+    finally:
+        transport.close()
+    cookies = [query.cookie for query in gateway.queries]
+    # The echo, then the cookie while it may still be answered, then padded QUERYs to pay for a new one.
+    assert cookies[:3] == [COOKIE] * 3 and set(cookies[3:]) == {NO_COOKIE}
+    assert gateway.sizes[:3] == [protocol.QUERY_SIZE] * 3 and set(gateway.sizes[3:]) == {protocol.MAX_DATAGRAM_SIZE}

@@ -124,6 +124,25 @@ def test_two_devices_with_the_same_session_id_never_mix(assembler: Assembler) ->
     assert recordings[SessionKey.framed(2, 1).device].address == OTHER_ADDRESS
 
 
+def test_replies_follow_a_device_whose_new_datagrams_come_from_a_new_address(assembler: Assembler) -> None:
+    assembler.add(part(0, last=1), ADDRESS, 0.0)
+    assembler.add(part(1, last=1), OTHER_ADDRESS, 0.0)
+    [recording] = assembler.collect(now=0.0)
+    assert recording.address == OTHER_ADDRESS
+
+
+@pytest.mark.parametrize(
+    ("replayed", "verdict"), [(part(0, last=2), Verdict.DUPLICATE), (part(3, last=2), Verdict.LATE)]
+)
+def test_a_datagram_that_brings_nothing_new_does_not_move_the_replies(
+    assembler: Assembler, replayed: Audio, verdict: Verdict
+) -> None:
+    feed(assembler, [part(0, last=2), part(2, last=2)])  # a hole: the recording waits its grace
+    assert assembler.add(replayed, OTHER_ADDRESS, 0.1) is verdict
+    [recording] = assembler.collect(now=0.5)
+    assert recording.address == ADDRESS
+
+
 def test_two_sessions_of_one_device_are_separate_recordings(assembler: Assembler) -> None:
     feed(assembler, [part(0, session=1), part(0, session=2), part(1, session=1, last=1)])
     [first] = assembler.collect(now=0.0)
@@ -202,3 +221,82 @@ def test_overlong_raw_recording_is_ignored_until_the_sender_goes_quiet(
     assert assembler.collect(now=1.0) == []
     assert counters["recordings.dropped.overlong"] == 1
     assert assembler.add_raw(b"\x02\x00", ADDRESS, 1.0) is Verdict.ACCEPTED
+
+
+def test_each_session_and_recording_is_counted_by_how_it_went(assembler: Assembler, counters: Counters) -> None:
+    feed(assembler, [part(i, session=1, last=2) for i in range(3)])
+    feed(assembler, [part(i, session=2, last=3) for i in (0, 1, 3)])
+    assembler.add(part(0, session=3, frames=0), ADDRESS, 0.0)
+    assembler.collect(now=LIMITS.silence_timeout)
+
+    assert (counters["sessions.opened"], counters["recordings.assembled"]) == (3, 2)
+    assert (counters["recordings.with_gaps"], counters["datagrams.gap_filled"]) == (1, 1)
+    assert (counters["recordings.ended_by.end_flag"], counters["recordings.dropped.empty"]) == (2, 1)
+
+
+def test_a_recording_missing_its_first_datagram_starts_with_its_silence(assembler: Assembler) -> None:
+    feed(assembler, [part(1), part(2, last=2)])
+    [recording] = assembler.collect(now=LIMITS.reorder_grace)
+
+    assert samples(recording) == [0, 2, 3] and recording.missing_datagrams == 1
+
+
+def test_a_recording_missing_two_of_its_three_datagrams_is_dropped(assembler: Assembler, counters: Counters) -> None:
+    feed(assembler, [part(2, last=2)])
+
+    assert assembler.collect(now=LIMITS.reorder_grace) == []
+    assert counters["recordings.dropped.mostly_missing"] == 1
+
+
+def test_an_end_datagram_without_audio_ends_a_recording_that_keeps_the_audio_before_it(
+    assembler: Assembler,
+) -> None:
+    feed(assembler, [part(0), part(1), part(2, last=2, frames=0)])
+    [recording] = assembler.collect(now=0.0)
+
+    assert samples(recording) == [1, 2]
+
+
+FINISHED_MEMORY = 10.0
+
+
+@pytest.fixture
+def forgetful(counters: Counters) -> Assembler:
+    """Remembers finished sessions for FINISHED_MEMORY seconds, and at most two of them."""
+    return Assembler(counters, Limits(silence_timeout=1.0, finished_memory=FINISHED_MEMORY, finished_capacity=2))
+
+
+def finish(assembler: Assembler, session: int, now: float) -> None:
+    assembler.add(part(0, session=session, last=0), ADDRESS, now)
+    assert len(assembler.collect(now)) == 1
+
+
+def test_a_finished_sessions_datagrams_are_late_for_the_finished_memory_then_start_anew(forgetful: Assembler) -> None:
+    finish(forgetful, session=1, now=0.0)
+    finish(forgetful, session=2, now=5.0)
+
+    assert forgetful.add(part(0, session=1), ADDRESS, FINISHED_MEMORY - 1) is Verdict.LATE
+    forgetful.collect(now=FINISHED_MEMORY)
+    assert forgetful.add(part(0, session=1), ADDRESS, FINISHED_MEMORY) is Verdict.ACCEPTED
+    assert forgetful.add(part(0, session=2), ADDRESS, FINISHED_MEMORY) is Verdict.LATE
+
+
+def test_beyond_its_capacity_the_oldest_finished_session_is_forgotten_first(forgetful: Assembler) -> None:
+    for session, now in ((1, 0.0), (2, 1.0), (3, 2.0)):
+        finish(forgetful, session, now)
+
+    verdicts = [forgetful.add(part(0, session=session), ADDRESS, 3.0) for session in (3, 2, 1)]
+    assert verdicts == [Verdict.LATE, Verdict.LATE, Verdict.ACCEPTED]
+
+
+def test_a_raw_senders_recordings_are_told_apart_by_their_start_time_in_milliseconds(counters: Counters) -> None:
+    clock = iter([1_700_000_000.0, 1_700_000_000.25, 1_700_000_009.5])
+    assembler = Assembler(counters, LIMITS, wall_clock=lambda: next(clock))
+    for now in (0.0, 0.1, 0.2):
+        assembler.add_raw(b"\x01\x00", ADDRESS, now)
+    [first] = assembler.collect(now=2.0)
+    assembler.add_raw(b"\x02\x00", ADDRESS, 9.0)
+    [second] = assembler.collect(now=11.0)
+
+    assert first.key == SessionKey("raw:127.0.0.1:40000", 1_700_000_000_000) and first.pcm == b"\x01\x00" * 3
+    assert second.key == SessionKey("raw:127.0.0.1:40000", 1_700_000_000_250)

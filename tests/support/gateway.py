@@ -1,6 +1,7 @@
 """Shared pieces for gateway tests: a gateway on loopback (in this process, or as a subprocess
 read from outside as an operator would), datagrams of a recognisable recording, a /metrics
-parser and a second spoken recording."""
+parser, a second spoken recording, a device played by hand, and a raw socket that forges source
+addresses (tests/support/raw_udp.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,12 +21,16 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.audio import tone
+from tests.support.raw_udp import Address, ForgedUdp, UdpListener, forged_udp_or_skip
 from tests.support.speech import speak
 from voxprint.clients import AsyncVoxprintClient
+from voxprint.clients.gateway import protocol
 from voxprint.clients.gateway.assembler import Limits
 from voxprint.clients.gateway.counters import Counters
 from voxprint.clients.gateway.main import Gateway, GatewayConfig, RetryPolicy
-from voxprint.clients.gateway.protocol import Audio, AudioFlag, SampleFormat
+from voxprint.clients.gateway.protocol import Audio, AudioFlag, JobNotice, Query, RasterChunk, SampleFormat, Signing
+from voxprint.clients.gateway.replay import SendCounter
 
 SECOND_PHRASE = "a banana and an apple"
 # Set for gateway subprocesses, so the environment variable is what turns /metrics on.
@@ -150,3 +155,101 @@ def part(
         flags |= AudioFlag.END
     sample = ((sequence + 1) % 256).to_bytes(fmt.width, "little")
     return Audio(device, session, sequence, rate, 1, fmt, sample * frames, flags)
+
+
+@pytest.fixture
+def forged_udp() -> Iterator[ForgedUdp]:
+    """A raw socket for datagrams with forged loopback source addresses (tests/support/raw_udp.py):
+    fails the test as root when it cannot be opened, skips it for an unprivileged developer."""
+    forged = forged_udp_or_skip()
+    yield forged
+    forged.close()
+
+
+class HandDevice:
+    """A device played step by step from a plain UDP socket on `host`: a test sends exactly the
+    datagrams it means to and reads every reply, where SimulatedDevice would answer by itself.
+    With `key`, it tags what it sends (with a fresh counter each), as --device-keys requires."""
+
+    DATAGRAM_BYTES = 1024
+
+    def __init__(
+        self,
+        gateway: Address,
+        *,
+        device_id: int = 0xD1CE,
+        session_id: int = 1,
+        key: bytes | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.gateway = gateway
+        self.device_id, self.session_id, self.key = device_id, session_id, key
+        self._counter = SendCounter()
+        self.listener = UdpListener(host)
+        self.address = self.listener.address
+
+    def encode(self, message: protocol.Message) -> bytes:
+        return protocol.encode(message, Signing(self.key, self._counter.next()) if self.key is not None else None)
+
+    def transmit(self, *datagrams: bytes) -> None:
+        for datagram in datagrams:
+            self.listener.socket.sendto(datagram, self.gateway)
+
+    def send(self, message: protocol.Message) -> bytes:
+        """Sends `message`; returns the datagram, for a test to replay."""
+        datagram = self.encode(message)
+        self.transmit(datagram)
+        return datagram
+
+    def recording(self, seconds: float = 0.5) -> list[bytes]:
+        """The datagrams of a tone of `seconds`, the last one flagged END."""
+        pcm = (tone(seconds) * 32767).astype("<i2").tobytes()
+        payloads = [pcm[i : i + self.DATAGRAM_BYTES] for i in range(0, len(pcm), self.DATAGRAM_BYTES)]
+        return [
+            self.encode(
+                Audio(
+                    self.device_id,
+                    self.session_id,
+                    sequence,
+                    16_000,
+                    1,
+                    SampleFormat.S16LE,
+                    payload,
+                    AudioFlag.END if sequence == len(payloads) - 1 else AudioFlag.NONE,
+                )
+            )
+            for sequence, payload in enumerate(payloads)
+        ]
+
+    def record(self, seconds: float = 0.5) -> list[bytes]:
+        """Sends a recording (`recording()`); returns its datagrams."""
+        datagrams = self.recording(seconds)
+        self.transmit(*datagrams)
+        return datagrams
+
+    def replies(self) -> list[protocol.Message]:
+        keys = {self.device_id: self.key} if self.key is not None else None
+        return [protocol.decode(datagram, keys) for datagram in self.listener.datagrams]
+
+    @property
+    def cookie(self) -> bytes:
+        """The cookie of the latest notice: what proves this device's address in its requests."""
+        return [reply for reply in self.replies() if isinstance(reply, JobNotice)][-1].cookie
+
+    def prove(self, timeout: float = 5.0) -> None:
+        """Wait for the first notice and echo its cookie, as firmware does: the gateway then sends
+        this device's address everything, not just as many bytes as it sent."""
+        self.listener.collect_until(lambda _: any(isinstance(reply, JobNotice) for reply in self.replies()), timeout)
+        self.send(Query(self.device_id, self.session_id, self.cookie))
+
+    def await_raster(self, timeout: float = 60.0) -> None:
+        """Collect replies until every chunk of the raster has come."""
+
+        def whole(datagrams: list[bytes]) -> bool:
+            chunks = [reply for reply in self.replies() if isinstance(reply, RasterChunk)]
+            return bool(chunks) and len({chunk.chunk_index for chunk in chunks}) == chunks[0].chunk_count
+
+        self.listener.collect_until(whole, timeout)
+
+    def close(self) -> None:
+        self.listener.close()
