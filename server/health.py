@@ -1,8 +1,14 @@
 """Health as grpc.health.v1 reports it: NOT_SERVING while storing fails, SERVING again once it works.
 
-A failed write (a full disk, a database that went away) marks the server NOT_SERVING at once, so a
-load balancer stops sending it uploads it cannot keep. From then on a probe tries a real write
-every second; the first one that succeeds marks it SERVING again, with no restart.
+A failed write (a full disk, a database that went away, a bucket that cannot be reached) marks the
+server NOT_SERVING at once, so a load balancer stops sending it uploads it cannot keep. Anything
+that finds the storage failing may say so: a request's write, a worker, the PostgreSQL listener
+losing its connection, a stage waiting for S3. From then on a probe tries a real write every
+second; the first one that succeeds marks it SERVING again, with no restart.
+
+grpc.health.v1 carries a status and no reason, so the reason goes to the log: a warning names what
+the probe met each time that changes ("connection refused", "cannot reach S3 for bucket …"), and
+every failed probe is logged at DEBUG.
 """
 
 from __future__ import annotations
@@ -51,12 +57,18 @@ class StorageHealth:
     async def _probe_until_writable(self) -> None:
         await self._set(NOT_SERVING)
         log.warning("storage cannot write: health is NOT_SERVING until a probe write succeeds")
+        said = ""
         while True:
             await asyncio.sleep(self.interval)
             try:
                 await asyncio.to_thread(self.probe_write)
             except Exception as error:  # any failure means: not yet
                 log.debug("storage probe failed: %s", error)
+                # On one line: a driver's message may span several.
+                why = " ".join(str(error).split()) or type(error).__name__
+                if why != said:
+                    log.warning("health is NOT_SERVING: %s", why)
+                    said = why
                 continue
             await self._set(SERVING)
             log.info("storage writes again: health is SERVING")

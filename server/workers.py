@@ -98,8 +98,15 @@ class WorkerPool:
         try:
             with self._carrying_out(job), self.pipeline.metrics.job_in_progress():
                 self.pipeline.run(job)
-        except LeaseLost as lost:
-            log.warning("%s; leaving the job to the worker that holds it", lost)
+        except LeaseLost:
+            # Paused or cut off past the expiry: the write was refused, and this worker's result
+            # (a picture it stored is already taken back) gives way to the one that holds the job.
+            log.warning(
+                "lost the lease of job %s (attempt %d): its write was refused; the job is left to the"
+                " worker that holds it now",
+                job.id,
+                job.attempt,
+            )
             return True
         finally:
             self._release_quietly(job)

@@ -9,6 +9,8 @@ pytest_plugins = [
     "tests.support.gateway",
     "tests.support.s3",
     "tests.support.postgres",
+    "tests.support.store",
     "tests.support.replicas",
+    "tests.support.outages",
     "tests.support.catprinter",
 ]

@@ -8,6 +8,11 @@ not seen at that version, and publishes the rows to the hub. A burst of notices 
 at once) thus costs one read per batch, not one per notice, and the listener never waits on the
 database. If the connection drops, the listener reconnects with backoff and has every watched job
 re-read, so a change made meanwhile is not missed.
+
+The LISTEN connection is also the first to know that PostgreSQL went away: it is open all the
+time, and a server that shuts down ends it at once. Each failure is reported to ``on_lost`` (the
+health monitor), so the replica turns NOT_SERVING within moments even while no request or worker
+happens to touch the database.
 """
 
 from __future__ import annotations
@@ -39,8 +44,10 @@ class PostgresChangeListener:
         events: JobEvents,
         read_jobs: Callable[[list[uuid.UUID]], list[Job]],
         to_message: Callable[[Job], voxprint_pb2.Job],
+        on_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self._conninfo = conninfo
+        self._on_lost = on_lost
         self._application_name = application_name
         self._events = events
         self._read_jobs = read_jobs
@@ -89,6 +96,8 @@ class PostgresChangeListener:
                 delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
                 failures += 1
                 log.warning("job-change listener lost PostgreSQL (%s); retrying in %.1f s", type(error).__name__, delay)
+                if not self._stopping.is_set():
+                    self._on_lost()
                 self._stopping.wait(delay)
 
     def _note_payload(self, payload: str) -> None:

@@ -2,6 +2,7 @@
 
 ``open_media(url, default_dir)`` picks the backend from ``--media-url``; every backend offers the
 small ``Media`` interface (put, get, delete, local_copy) and raises only ``MediaError`` and its kinds.
+``PatientMedia`` wraps any of them to wait out an outage (``MediaUnavailable``) instead of failing.
 """
 
 from __future__ import annotations
@@ -11,10 +12,20 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from voxprint.server.extras import S3, needs_extra
-from voxprint.server.media.interface import Media, MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.media.interface import Media, MediaError, MediaFull, MediaMissing, MediaUnavailable, check_key
 from voxprint.server.media.local import LocalMedia
+from voxprint.server.media.patient import PatientMedia
 
-__all__ = ["LocalMedia", "Media", "MediaError", "MediaFull", "MediaMissing", "open_media"]
+__all__ = [
+    "LocalMedia",
+    "Media",
+    "MediaError",
+    "MediaFull",
+    "MediaMissing",
+    "MediaUnavailable",
+    "PatientMedia",
+    "open_media",
+]
 
 
 def open_media(url: str | None, default_dir: Path) -> Media:

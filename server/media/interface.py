@@ -28,6 +28,11 @@ class MediaFull(MediaError):
     """The storage has no room (or quota) left for the data."""
 
 
+class MediaUnavailable(MediaError):
+    """The storage cannot be reached or answered "not now" (a refused connection, a timeout, a 5xx,
+    throttling): the same call may well work a little later."""
+
+
 class Media(Protocol):
     """Recordings and pictures stored under keys; safe to use from many threads at once."""
 

@@ -15,11 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import boto3
+from boto3.exceptions import RetriesExceededError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    NoCredentialsError,
+)
+from botocore.exceptions import ConnectionError as S3ConnectionError
 
-from voxprint.server.media.interface import MediaError, MediaFull, MediaMissing, check_key
+from voxprint.server.media.interface import MediaError, MediaFull, MediaMissing, MediaUnavailable, check_key
 
 # Above this, uploads go in parts: a failed part is retried alone instead of the whole object.
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
@@ -35,6 +43,11 @@ _CLIENT = Config(max_pool_connections=64, connect_timeout=5, read_timeout=30, re
 _MISSING_KEY = {"NoSuchKey", "NotFound", "404"}
 _FULL = {"EntityTooLarge", "QuotaExceeded", "XMinioStorageFull"}
 _REFUSED_CREDENTIALS = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "403"}
+# "Not now" answers (besides any 5xx status): throttling and a request the service gave up waiting for.
+_NOT_NOW = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestLimitExceeded"}
+# The endpoint could not be reached, or the connection broke, after boto3's own retries; a download
+# that kept breaking is s3transfer's RetriesExceededError, which is not a botocore error.
+_UNREACHABLE = (S3ConnectionError, HTTPClientError, IncompleteReadError, RetriesExceededError)
 
 
 class S3Media:
@@ -91,7 +104,13 @@ class S3Media:
         try:
             yield
         except ClientError as error:
-            raise self._client_error(error.response.get("Error", {}).get("Code", ""), key) from error
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            raise self._client_error(error.response.get("Error", {}).get("Code", ""), status, key) from error
+        except _UNREACHABLE as error:
+            raise MediaUnavailable(
+                f"cannot reach S3 for bucket {self.bucket!r} ({type(error).__name__}): check AWS_ENDPOINT_URL"
+                " and that the service is up"
+            ) from error
         except NoCredentialsError as error:
             raise MediaError(
                 f"no AWS credentials for S3 bucket {self.bucket!r}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -102,7 +121,7 @@ class S3Media:
                 f"cannot reach S3 for bucket {self.bucket!r} ({type(error).__name__}): check AWS_ENDPOINT_URL"
             ) from error
 
-    def _client_error(self, code: str, key: str | None) -> MediaError:
+    def _client_error(self, code: str, status: int, key: str | None) -> MediaError:
         if key is not None and code in _MISSING_KEY:
             return MediaMissing(f"media {key!r} is missing")
         if code in _MISSING_KEY or code == "NoSuchBucket":
@@ -111,4 +130,6 @@ class S3Media:
             return MediaFull(f"S3 bucket {self.bucket!r} refused the data as too large or over quota ({code})")
         if code in _REFUSED_CREDENTIALS:
             return MediaError(f"S3 refused access to bucket {self.bucket!r} ({code}): check the AWS credentials")
+        if code in _NOT_NOW or status >= 500:
+            return MediaUnavailable(f"S3 cannot serve bucket {self.bucket!r} right now ({code or status})")
         return MediaError(f"S3 request to bucket {self.bucket!r} failed ({code or 'no error code'})")

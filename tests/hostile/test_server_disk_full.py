@@ -1,6 +1,7 @@
-"""A server process whose data dir (SQLite database and media) sits on a small tmpfs that fills up:
-Submit answers RESOURCE_EXHAUSTED and leaves nothing behind, health says NOT_SERVING while the disk
-is full and SERVING once space returns, and the same process goes on taking and finishing jobs."""
+"""A ``voxprint-server`` process whose data dir (SQLite database and media) sits on a small tmpfs that
+fills up: Submit answers RESOURCE_EXHAUSTED and leaves nothing behind, health says NOT_SERVING for as
+long as the disk is full and SERVING once space returns, and the same process goes on taking and
+finishing jobs (with the stand-in stages of ``tests.support.stage_backends``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ DISK_SIZE = "16m"
 RECORDING = wav_bytes(0.5)
 # Health is probed once a second after a failed write.
 HEALTH_WAIT_SECONDS = 10.0
+# Long enough for several probes: each one must find the disk still full.
+STILL_FULL_SECONDS = 4.0
 # Long enough for a worker's write to fail on the full disk and for its retries to fail too.
 FULL_WHILE_WORKING_SECONDS = 2.0
 
@@ -105,8 +108,14 @@ def jobs_of(server: ReplicaProcess) -> list[pb.Job]:
     return list(server.stub.ListJobs(pb.ListJobsRequest(page_size=100), timeout=10).jobs)
 
 
-def completes(server: ReplicaProcess) -> bool:
-    job = server.stub.Submit(submit_requests(RECORDING), timeout=30)
+@pytest.fixture
+def speech(speech_wav: Path) -> bytes:
+    """A recording the speech gate passes on to the stand-in transcriber (the tone is refused there)."""
+    return speech_wav.read_bytes()
+
+
+def completes(server: ReplicaProcess, recording: bytes) -> bool:
+    job = server.stub.Submit(submit_requests(recording), timeout=30)
     return watch_events(server.stub, job.id, timeout=60)[-1].job.state == pb.JOB_STATE_COMPLETED
 
 
@@ -118,8 +127,8 @@ def test_submit_on_a_full_disk_is_resource_exhausted_saying_no_space_left(server
     assert "no space left" in error.details()
 
 
-def test_a_submit_refused_for_space_leaves_no_job_and_no_file(server, fill):
-    assert completes(server)
+def test_a_submit_refused_for_space_leaves_no_job_and_no_file(server, fill, speech):
+    assert completes(server, speech)
     fill()
     refused_submit(server)
 
@@ -138,11 +147,14 @@ def test_a_request_id_refused_for_space_is_free_once_space_returns(server, fill)
     assert job.audio_size_bytes == len(RECORDING)
 
 
-def test_health_is_not_serving_while_the_disk_is_full(server, fill):
+@pytest.mark.parametrize("full", ["server", "server_with_media_elsewhere"], ids=["database-and-media", "database"])
+def test_health_stays_not_serving_for_as_long_as_the_disk_is_full(full, fill, request):
+    server = request.getfixturevalue(full)
     fill()
     refused_submit(server)
 
     assert health_becomes(server, health_pb2.HealthCheckResponse.NOT_SERVING)
+    assert not becomes(lambda: health(server) != health_pb2.HealthCheckResponse.NOT_SERVING, STILL_FULL_SECONDS)
 
 
 def test_health_is_serving_again_once_space_returns_without_a_restart(server, fill):
@@ -155,12 +167,12 @@ def test_health_is_serving_again_once_space_returns_without_a_restart(server, fi
     assert server.process.poll() is None
 
 
-def test_jobs_complete_again_once_space_returns(server, fill):
+def test_jobs_complete_again_once_space_returns(server, fill, speech):
     release = fill()
     refused_submit(server)
     release()
 
-    assert completes(server)
+    assert completes(server, speech)
 
 
 def test_a_database_without_space_keeps_no_row_and_its_recording_is_deleted(

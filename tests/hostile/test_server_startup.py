@@ -1,5 +1,5 @@
-"""``voxprint-server`` processes that cannot serve stop at once, saying why in one line: a port
-another server holds, TLS files that do not fit together or are not PEM, a broken tokens file."""
+"""``voxprint-server`` processes that cannot serve stop at once, saying why in one line: a port or a
+data dir another server holds, TLS files that do not fit together or are not PEM, a broken tokens file."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import peewee
 import pytest
 
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.clients import self_signed_certificate
 from tests.support.servers import offline_settings
 from voxprint.server.app import VoxprintServer
-from voxprint.server.replica import Replica
+from voxprint.server.replica import DataDirInUse, Replica
 
 pytestmark = pytest.mark.slow
 
@@ -48,10 +49,15 @@ def refusal(command: list[str], environment: dict[str, str] | None = None) -> st
 
 
 @pytest.fixture
-def running_server(tmp_path: Path) -> Iterator[str]:
-    """A voxprint-server process serving on a free port; yields its HOST:PORT."""
+def first_data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "first"
+
+
+@pytest.fixture
+def running_server(first_data_dir: Path) -> Iterator[str]:
+    """A voxprint-server process serving on a free port from ``first_data_dir``; yields its HOST:PORT."""
     process = subprocess.Popen(
-        server_command(tmp_path / "first", "--listen", "127.0.0.1:0"),
+        server_command(first_data_dir, "--listen", "127.0.0.1:0"),
         env=offline_environment(),
         stderr=subprocess.PIPE,
         text=True,
@@ -67,13 +73,7 @@ def running_server(tmp_path: Path) -> Iterator[str]:
 
 
 def openssl_key_and_certificate(directory: Path, name: str) -> tuple[Path, Path]:
-    key, cert = directory / f"{name}.key", directory / f"{name}.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed_certificate(directory / name)
     return key, cert
 
 
@@ -81,6 +81,21 @@ def test_a_second_server_on_a_taken_port_says_address_already_in_use(running_ser
     line = refusal(server_command(tmp_path / "second", "--listen", running_server))
 
     assert line == f"Error: cannot start: cannot listen on {running_server}: address already in use"
+
+
+def test_a_second_server_on_a_data_dir_in_use_says_so_and_exits(running_server, first_data_dir):
+    finished = subprocess.run(
+        server_command(first_data_dir, "--listen", "127.0.0.1:0"),
+        env=offline_environment(),
+        capture_output=True,
+        text=True,
+        timeout=START_SECONDS,
+    )
+
+    assert finished.returncode == 1
+    assert finished.stderr.strip().splitlines()[-1] == (
+        f"Error: cannot start: another voxprint-server is already using the data dir {first_data_dir}"
+    )
 
 
 def test_a_certificate_with_another_certificates_key_is_refused_naming_both(tmp_path):
@@ -118,6 +133,7 @@ def test_a_key_that_is_not_pem_is_refused_naming_it(tmp_path):
 def test_a_broken_tokens_file_is_refused_naming_the_line_and_never_the_token(tmp_path):
     tokens = tmp_path / "tokens"
     tokens.write_text(f"kitchen {SECRET}\nworkshop {SECRET}\n")
+    tokens.chmod(0o600)  # private, as a secrets file should be: the refusal is the only thing said
     environment = offline_environment(VOXPRINT_AUTH_TOKENS_FILE=str(tokens))
 
     line = refusal(server_command(tmp_path / "data", "--listen", "127.0.0.1:0"), environment)
@@ -132,4 +148,8 @@ def test_a_start_that_fails_half_way_leaves_the_data_dir_free(tmp_path: Path) ->
     with pytest.raises(peewee.OperationalError):
         asyncio.run(server.start())
     # The failed start took the data dir's lock; had it kept it, this would raise DataDirInUse.
-    Replica(tmp_path / "data").close()
+    again = Replica(tmp_path / "data")
+    # ...as it does while the lock is held.
+    with pytest.raises(DataDirInUse):
+        Replica(tmp_path / "data")
+    again.close()

@@ -19,7 +19,7 @@ def no_keys(monkeypatch):
 
 
 def test_auto_without_keys_uses_the_offline_defaults(no_keys):
-    assert create_transcriber(Settings()).name == "whisper:tiny.en"
+    assert create_transcriber(Settings()).name == "whisper:base"
     assert create_illustrator(Settings()).name == "pictogram"
 
 

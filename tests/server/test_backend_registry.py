@@ -32,7 +32,7 @@ class EchoTranscriber:
     def __init__(self, phrase: str) -> None:
         self.phrase = phrase
 
-    def transcribe(self, audio_path: Path) -> str:
+    def transcribe(self, audio_path: Path, samples: object = None) -> str:
         return self.phrase
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.request
 
 import grpc
@@ -100,4 +101,44 @@ def test_a_running_job_is_in_progress_and_the_waiting_ones_are_queued(held, gate
                 break
     samples = scrape(held)
     assert (samples[("voxprint_jobs_in_progress", ())], samples[("voxprint_jobs_queued", ())]) == (2, 2)
+    gate.set()
+
+
+def calls(server, method: str, code: str) -> float:
+    return scrape(server).get(("voxprint_grpc_calls_total", (("code", code), ("method", method))), 0)
+
+
+def counted_soon(server, method: str, code: str) -> bool:
+    """The call is counted once its handler has finished, which may be just after the client saw the end."""
+    deadline = time.monotonic() + 5
+    while calls(server, method, code) != 1:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_watch_that_streams_to_the_end_is_counted_ok(monitored):
+    job = monitored.stub.Submit(submit_requests(RECORDING))
+    watch_events(monitored.stub, job.id)
+
+    assert counted_soon(monitored, "Watch", "OK")
+    assert calls(monitored, "Watch", "UNKNOWN") == 0
+    assert calls(monitored, "Submit", "OK") == 1
+
+
+def test_a_watch_of_an_unknown_job_is_counted_with_its_code(monitored):
+    with pytest.raises(grpc.RpcError):
+        list(monitored.stub.Watch(pb.WatchRequest(job_id="00000000-0000-0000-0000-000000000000")))
+
+    assert counted_soon(monitored, "Watch", "NOT_FOUND")
+
+
+def test_a_watch_the_client_cancels_is_counted_cancelled(held, gate):
+    job = held.stub.Submit(submit_requests(RECORDING))
+    stream = held.stub.Watch(pb.WatchRequest(job_id=job.id))
+    next(stream)  # the snapshot: the stream is open, waiting for a change
+    stream.cancel()
+
+    assert counted_soon(held, "Watch", "CANCELLED")
     gate.set()

@@ -1,4 +1,4 @@
-"""The ``voxprint-server`` command as an operator runs it: flags, logs, and SIGTERM."""
+"""The ``voxprint-server`` command as an operator runs it: flags, logs, and SIGTERM (which drains)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.servers import submit_requests, watch_events
 from voxprint.v1 import voxprint_pb2 as pb
@@ -50,7 +51,28 @@ def test_server_logs_its_backends_and_one_line_per_stage_then_stops_cleanly_on_s
     assert process.wait(30) == 0
     log.extend(process.stderr)
     text = "".join(log)
-    assert "speech-to-text: whisper:tiny.en; images: pictogram" in text
+    assert "speech-to-text: whisper:base; images: pictogram" in text
     for stage in ("transcribe", "illustrate", "rasterize"):
         assert re.search(rf"job {job.id} {stage} done in \d+\.\d\d s", text), stage
     assert "voxprint stopped" in text
+
+
+STAGE_SECONDS = "2"
+
+
+def test_on_sigterm_health_is_not_serving_while_the_running_stage_finishes_and_is_committed(replicas, speech_wav):
+    server = replicas.start(stage_seconds=STAGE_SECONDS)
+    job = server.stub.Submit(submit_requests(speech_wav.read_bytes()))
+    replicas.until_started("transcribe", job.id)
+    health = health_pb2_grpc.HealthStub(server.channel).Watch(health_pb2.HealthCheckRequest(), timeout=60)
+    assert next(health).status == health_pb2.HealthCheckResponse.SERVING
+
+    server.process.send_signal(signal.SIGTERM)
+
+    assert next(health).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    health.cancel()
+    assert server.process.poll() is None, "the server stopped without waiting for its running stage"
+    assert server.process.wait(30) == 0
+    restarted = replicas.start()
+    assert restarted.stub.GetJob(pb.GetJobRequest(job_id=job.id)).transcript == f"job {job.id}"
+    assert replicas.stages()[("transcribe", job.id)] == 1

@@ -28,7 +28,7 @@ def test_offline_defaults_transcribe_and_draw_the_spoken_phrase(offline_job):
     job = events[-1].job
     assert job.state == pb.JOB_STATE_COMPLETED and not job.error
     assert "penguin" in job.transcript.lower() and "beach" in job.transcript.lower()
-    assert job.backends.transcriber == "whisper:tiny.en" and job.backends.illustrator == "pictogram"
+    assert job.backends.transcriber == "whisper:base" and job.backends.illustrator == "pictogram"
 
 
 def test_watch_reports_each_stage_once_in_order(offline_job):

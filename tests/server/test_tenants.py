@@ -91,6 +91,47 @@ def test_list_jobs_shows_only_the_callers_own(shared):
     assert [job.id for job in shared.stub.ListJobs(pb.ListJobsRequest(), metadata=KITCHEN).jobs] == [kitchen_job.id]
 
 
+def draw_interleaved(server, counts: dict[str, int]) -> dict[str, list[str]]:
+    """Jobs drawn for several tenants in turns (``counts``: tenant token → jobs); their ids by token, oldest first."""
+    drawn: dict[str, list[str]] = {token: [] for token in counts}
+    for n in range(max(counts.values())):
+        for token, count in counts.items():
+            if n < count:
+                job = server.stub.Draw(pb.DrawRequest(phrase=f"a boat {n}"), metadata=bearer(token), timeout=30)
+                drawn[token].append(job.id)
+    return drawn
+
+
+def every_page(server, token: str, page_size: int, first_page_token: str = "") -> list[list[str]]:
+    """The job ids of each page ListJobs gives ``token``'s caller, following next_page_token to the end."""
+    pages, page_token = [], first_page_token
+    while True:
+        reply = server.stub.ListJobs(
+            pb.ListJobsRequest(page_size=page_size, page_token=page_token), metadata=bearer(token), timeout=30
+        )
+        pages.append([job.id for job in reply.jobs])
+        page_token = reply.next_page_token
+        if not page_token:
+            return pages
+
+
+def test_list_jobs_pages_through_the_callers_own_jobs_newest_first_without_gaps_or_repeats(shared):
+    drawn = draw_interleaved(shared, {KITCHEN_TOKEN: 7, WORKSHOP_TOKEN: 5, SINGLE_TOKEN: 3})
+
+    for token, own in drawn.items():
+        pages = every_page(shared, token, page_size=2)
+        assert [job for page in pages for job in page] == own[::-1]
+        assert [len(page) for page in pages] == [2] * (len(own) // 2) + [1] * (len(own) % 2)
+
+
+def test_another_tenants_page_token_still_lists_only_the_callers_jobs(shared):
+    drawn = draw_interleaved(shared, {KITCHEN_TOKEN: 4, WORKSHOP_TOKEN: 4})
+    kitchen_token = shared.stub.ListJobs(pb.ListJobsRequest(page_size=2), metadata=KITCHEN).next_page_token
+
+    listed = [job for page in every_page(shared, WORKSHOP_TOKEN, 2, kitchen_token) for job in page]
+    assert listed and set(listed) <= set(drawn[WORKSHOP_TOKEN])
+
+
 def test_request_ids_are_scoped_per_tenant(shared):
     kitchen_job = submit(shared, KITCHEN, request_id="press-1")
     workshop_job = submit(shared, WORKSHOP, request_id="press-1")

@@ -36,9 +36,12 @@ class ScriptedTranscriber:
     ) -> None:
         self.text, self.fail, self.gate = text, fail, gate
         self.calls: list[Path] = []
+        # What the speech gate handed over with each call: the decoded speech, or None.
+        self.samples: list[object] = []
 
-    def transcribe(self, audio_path: Path) -> str:
+    def transcribe(self, audio_path: Path, samples: object = None) -> str:
         self.calls.append(audio_path)
+        self.samples.append(samples)
         if self.gate is not None and not self.gate.wait(60):
             raise TranscriptionError("test gate never opened")
         if self.fail is not None:

@@ -1,6 +1,8 @@
-"""Spoken test recordings, made on the fly: flite's plain voice for the suite, and the many synthetic
-voices (every espeak-ng accent and variant, every flite voice) the speech benchmark and the Whisper
-tests hear, in several conditions (rates, tempos, noise). Also the words compared for WER.
+"""Spoken test recordings: flite's plain voice for the suite, the many synthetic voices (every
+espeak-ng accent and variant, every flite voice) the speech benchmark and the Whisper tests hear in
+several conditions (rates, tempos, noise), made on the fly, and real people's recordings
+(``tests/data/speech``). Also the words compared: for WER, and the picture words a transcript must
+keep for the illustrator to draw the right thing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support import REPOSITORY
 from tests.support.audio import wav_of, wav_samples
 
 SPOKEN_PHRASE = "two penguins on the beach"
@@ -55,11 +58,13 @@ NORMAL_WPM = 175
 
 @dataclass(frozen=True)
 class Voice:
-    engine: str  # "espeak-ng" or "flite"
+    engine: str  # "espeak-ng", "flite", or "human" for a real recording's speaker
     name: str
 
     @property
     def family(self) -> str:
+        if self.engine == "human":
+            return "real people"
         if self.engine == "flite":
             return "flite voices"
         return "espeak-ng variants" if "+" in self.name else "espeak-ng accents"
@@ -90,6 +95,8 @@ class Condition:
 
 
 CLEAN = Condition("clean 16 kHz")
+# What a real recording (tests/data/speech) was said in: the room and microphone it was made with.
+REAL = Condition("as recorded")
 PANEL_CONDITIONS = (
     Condition("8 kHz", sample_rate=8_000),
     Condition("44.1 kHz", sample_rate=44_100),
@@ -184,3 +191,52 @@ def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
         previous = current
     return previous[-1]
+
+
+def picture_words(reference: str) -> list[list[str]]:
+    """The nouns of ``reference`` the pictogram illustrator reads (the things it draws), each as
+    the words compared ("ice cream" is two)."""
+    # Imported here: the illustrator takes half a second to import, and every test run loads this module.
+    from voxprint.server.illustrators.pictogram.reading import read
+
+    return [normalise(noun) for noun in read(reference).nouns]
+
+
+def recalled(noun: Sequence[str], heard: Sequence[str]) -> bool:
+    """Whether the words of ``noun`` appear, in order and together, among the words ``heard``; the
+    last one in any form that draws the same picture ("rainbows" heard as "rainbow")."""
+    from voxprint.server.illustrators.pictogram.reading import singular_forms
+
+    *leading, last = noun
+    forms = set(singular_forms(last))
+    for start in range(len(heard) - len(leading)):
+        if list(heard[start : start + len(leading)]) == leading and forms & set(
+            singular_forms(heard[start + len(leading)])
+        ):
+            return True
+    return False
+
+
+# -- real recordings -----------------------------------------------------------------------------
+
+REAL_RECORDINGS = REPOSITORY / "tests" / "data" / "speech"
+
+
+@dataclass(frozen=True)
+class RealRecording:
+    path: Path
+    speaker: str
+    sentence: str
+    source: str
+
+
+def real_recordings() -> list[RealRecording]:
+    """Every recording listed in ``tests/data/speech/SOURCES.md``'s table of files."""
+    rows = (REAL_RECORDINGS / "SOURCES.md").read_text().split("## Files", 1)[1].splitlines()
+    recordings = []
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`"):
+            file, speaker, _length, sentence, source = cells
+            recordings.append(RealRecording(REAL_RECORDINGS / file.strip("`"), speaker, sentence, source))
+    return recordings

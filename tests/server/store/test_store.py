@@ -7,7 +7,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import peewee
 import psycopg
@@ -16,6 +15,7 @@ import time_machine
 from playhouse.migrate import migrate as apply_operations
 from playhouse.pool import PooledPostgresqlDatabase
 
+from tests.support.store import new_job, submit
 from voxprint.server.store import (
     DEFAULT_TENANT,
     DatabaseAccess,
@@ -23,60 +23,12 @@ from voxprint.server.store import (
     JobQueue,
     JobStore,
     LeaseLost,
-    NewJob,
     State,
     open_database,
 )
 from voxprint.server.store.database import connect_database
 from voxprint.server.store.migrations import MIGRATIONS, migrate, schema_version
 from voxprint.server.store.models import Job, RasterData
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'jobs.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def access(database_url) -> Iterator[DatabaseAccess]:
-    access = DatabaseAccess(open_database(database_url))
-    yield access
-    access.close()
-
-
-@pytest.fixture
-def job_store(access) -> JobStore:
-    return JobStore(access)
-
-
-@pytest.fixture
-def replica(access):
-    """``replica(name, lease_seconds=30)``: the work queue as one replica sees it."""
-
-    def queue(name: str, lease_seconds: float = 30) -> JobQueue:
-        return JobQueue(access, name, lease_seconds)
-
-    return queue
-
-
-def new_job(request_id: str | None = None, tenant: str = DEFAULT_TENANT) -> NewJob:
-    return NewJob(
-        tenant=tenant,
-        request_id=request_id,
-        filename="a.wav",
-        content_type="audio/wav",
-        audio_path="audio/a.wav",
-        audio_size=10,
-        audio_duration=1.0,
-        width=384,
-        dither="floyd-steinberg",
-    )
-
-
-def submit(job_store: JobStore, count: int = 1) -> list[uuid.UUID]:
-    return [job_store.create(new_job(), uuid.uuid4()).id for _ in range(count)]
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_full_sync(tmp_path):
@@ -223,14 +175,15 @@ def test_postgres_claimers_pass_over_a_job_being_claimed_and_never_lose_a_race_t
         threads = [threading.Thread(target=claim_all, args=(queue,)) for queue in queues]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + 15
         for thread in threads:
-            thread.join(timeout=30)
+            thread.join(timeout=max(0, deadline - time.monotonic()))
         waiting = [thread for thread in threads if thread.is_alive()]
         other_claimer.rollback()
     for thread in waiting:
         thread.join()
     assert waiting == [], "claimers waited for the locked row instead of passing over it"
-    assert sorted(claimed) == sorted(created[1:]) and len(set(claimed)) == 59
+    assert sorted(claimed) == sorted(created[1:])
     assert queues[0].claim_next().id == created[0]  # the other claimer let go of it
     assert sum(queue.lost_races for queue in queues) == 0
     access.close()

@@ -229,3 +229,16 @@ def test_choosing_assemblyai_without_a_key_is_a_configuration_error(monkeypatch:
 
     with pytest.raises(ValueError, match="ASSEMBLYAI_API_KEY"):
         create_transcriber(Settings(transcriber="assemblyai"))
+
+
+def test_behind_the_speech_gate_the_service_receives_the_recording_exactly_as_uploaded(
+    assemblyai_fake: FakeAssemblyAI, speech_wav: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSEMBLYAI_API_KEY", assemblyai_fake.api_key)
+    settings = Settings(
+        transcriber="assemblyai", assemblyai_base_url=assemblyai_fake.url, assemblyai_poll_interval=0.01
+    )
+
+    # The gate decodes the recording and hands the decoded speech on; the cloud is sent the file.
+    assert create_transcriber(settings).transcribe(speech_wav) == assemblyai_fake.text
+    assert list(assemblyai_fake.uploads.values()) == [speech_wav.read_bytes()]
