@@ -5,9 +5,6 @@ finishing jobs (with the stand-in stages of ``tests.support.stage_backends``).""
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
 import threading
 import time
 import uuid
@@ -20,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.audio import wav_bytes
 from tests.support.backends import ScriptedIllustrator, ScriptedTranscriber
+from tests.support.disks import fill_disk
 from tests.support.replicas import ReplicaProcess
 from tests.support.servers import submit_requests, watch_events
 from voxprint.server.media.local import PARTIAL_PREFIX
@@ -63,22 +61,7 @@ def server_with_media_elsewhere(small_disk: Path, tmp_path: Path) -> Iterator[Re
 def fill(small_disk: Path) -> Callable[[], Callable[[], None]]:
     """``fill()`` takes every free byte of the disk; the function it returns gives them back."""
 
-    def take_all() -> Callable[[], None]:
-        filler = small_disk / "filler"
-        descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            for block in (64 * 1024, 4096, 1):
-                with contextlib.suppress(OSError):
-                    while True:
-                        os.write(descriptor, bytes(block))
-        finally:
-            os.close(descriptor)
-        with pytest.raises(OSError) as full:
-            (small_disk / "one-more-byte").write_bytes(b"x")
-        assert full.value.errno == errno.ENOSPC
-        return filler.unlink
-
-    return take_all
+    return lambda: fill_disk(small_disk)
 
 
 def health(server: ReplicaProcess) -> int:
