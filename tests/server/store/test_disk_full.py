@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.disks import fill_disk
-from voxprint.server.store import DatabaseAccess, JobQueue, JobStore, NewJob, StoreFull, open_database
+from tests.support.store import new_job
+from voxprint.server.store import DatabaseAccess, JobQueue, JobStore, StoreFull, open_database
 
 
 @pytest.fixture
@@ -19,28 +20,15 @@ def access_on_a_small_disk(small_tmpfs: Callable[[str], Path]) -> Iterator[Datab
     access.close()
 
 
-def a_new_job() -> NewJob:
-    return NewJob(
-        request_id=None,
-        filename="a.wav",
-        content_type="audio/wav",
-        audio_path="audio/a.wav",
-        audio_size=10,
-        audio_duration=1.0,
-        width=384,
-        dither="floyd-steinberg",
-    )
-
-
 @pytest.mark.parametrize("write", ["submit", "stage", "release", "probe"])
 def test_a_write_on_a_full_disk_is_store_full_and_works_again_once_there_is_room(access_on_a_small_disk, write):
     access = access_on_a_small_disk
     store, queue = JobStore(access), JobQueue(access, "a")
-    store.create(a_new_job(), uuid.uuid4())
+    store.create(new_job(), uuid.uuid4())
     claimed = queue.claim_next()
     assert claimed is not None
     writes: dict[str, Callable[[], object]] = {
-        "submit": lambda: store.create(a_new_job(), uuid.uuid4()),
+        "submit": lambda: store.create(new_job(), uuid.uuid4()),
         "stage": lambda: queue.update(claimed, transcript="x" * 100_000),
         "release": lambda: queue.release(claimed),
         "probe": access.probe_write,

@@ -14,7 +14,8 @@ import peewee
 import pytest
 
 from tests.support.outages import RestartablePostgres
-from voxprint.server.store import DatabaseAccess, JobStore, NewJob, open_database
+from tests.support.store import new_job
+from voxprint.server.store import DatabaseAccess, JobStore, open_database
 
 pytestmark = pytest.mark.slow
 
@@ -36,19 +37,6 @@ def access(cluster: RestartablePostgres) -> Iterator[DatabaseAccess]:
     access.close()
 
 
-def a_job() -> NewJob:
-    return NewJob(
-        request_id=None,
-        filename="a.wav",
-        content_type="audio/wav",
-        audio_path="audio/a.wav",
-        audio_size=10,
-        audio_duration=1.0,
-        width=384,
-        dither="floyd-steinberg",
-    )
-
-
 def restarted_in_the_background(cluster: RestartablePostgres) -> threading.Thread:
     """Shut the cluster down now; a thread starts it again DOWN_SECONDS later."""
     cluster.shut_down()
@@ -64,11 +52,11 @@ def restarted_in_the_background(cluster: RestartablePostgres) -> threading.Threa
 
 def test_a_write_after_a_restart_gets_a_fresh_connection_instead_of_a_broken_one(access, cluster):
     store = JobStore(access)
-    store.create(a_job(), uuid.uuid4())  # leaves a pooled connection, which the restart breaks
+    store.create(new_job(), uuid.uuid4())  # leaves a pooled connection, which the restart breaks
     with cluster.down():
         pass
 
-    store.create(a_job(), uuid.uuid4())
+    store.create(new_job(), uuid.uuid4())
 
     assert store.count_unfinished() == 2
 
@@ -78,7 +66,7 @@ def test_a_patient_write_waits_for_a_restarting_database_and_is_written_once(acc
     starter = restarted_in_the_background(cluster)
     started = time.monotonic()
 
-    store.create(a_job(), uuid.uuid4())
+    store.create(new_job(), uuid.uuid4())
 
     starter.join()
     assert time.monotonic() - started >= DOWN_SECONDS
@@ -90,7 +78,7 @@ def test_a_write_without_patience_fails_at_once_while_the_database_is_down(acces
     started = time.monotonic()
 
     with pytest.raises(peewee.OperationalError):
-        JobStore(access).create(a_job(), uuid.uuid4())
+        JobStore(access).create(new_job(), uuid.uuid4())
 
     assert time.monotonic() - started < DOWN_SECONDS / 2
     starter.join()
@@ -100,6 +88,6 @@ def test_a_patient_write_gives_up_after_its_patience(access, cluster):
     starter = restarted_in_the_background(cluster)
 
     with pytest.raises(peewee.OperationalError):
-        JobStore(access.patient(seconds=0.5)).create(a_job(), uuid.uuid4())
+        JobStore(access.patient(seconds=0.5)).create(new_job(), uuid.uuid4())
 
     starter.join()
